@@ -1,2 +1,195 @@
-def main() -> None:
-    print("bitcraps")
+"""The ``bitcraps`` command line.
+
+Subcommands live in their own modules (listed in ``COMMAND_MODULES``). Each one exposes::
+
+    def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        parser = subparsers.add_parser("name", help="...")
+        parser.set_defaults(run=run)   # run(args: argparse.Namespace) -> int
+
+Error policy: no traceback reaches the user unless ``BITCRAPS_DEBUG=1``.
+
+- ``CliError`` from a command: ``bitcraps: error: <message>`` on stderr, exit 2.
+- Bad arguments: argparse's usage message, exit 2.
+- Ctrl-C: exit 130, silently.
+- Anything else: one line ``bitcraps: internal error: ...``, exit 70.
+
+Exceptions that reach ``main`` wrapped in an exception group (trio nurseries wrap them) are
+classified by the exceptions they contain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from importlib import metadata
+
+from bitcraps.node._cli_errors import CliError
+
+__all__ = ["COMMAND_MODULES", "CliError", "build_parser", "main"]
+
+PROG = "bitcraps"
+
+COMMAND_MODULES = [
+    "bitcraps.node.cmd_sim",
+    "bitcraps.node.cmd_bench",
+    "bitcraps.node.cmd_demo",
+]
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # CliError and argparse usage errors
+EXIT_SOFTWARE = 70  # sysexits.h EX_SOFTWARE: a bug in bitcraps
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+DEBUG_ENV = "BITCRAPS_DEBUG"
+
+Run = Callable[[argparse.Namespace], int]
+
+
+def build_parser(command_modules: list[str] | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with every subcommand module that is installed.
+
+    A module in the list that does not exist yet is skipped; any other import failure
+    (including a missing dependency of an existing module) propagates.
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="BitCraps: a peer-to-peer casino node.",
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="<command>", dest="command")
+
+    version_parser = subparsers.add_parser("version", help="print the bitcraps version")
+    version_parser.set_defaults(run=_run_version)
+
+    names = COMMAND_MODULES if command_modules is None else command_modules
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        add_parser = getattr(module, "add_parser", None)
+        if not callable(add_parser):
+            raise TypeError(f"command module {name} has no add_parser(subparsers) function")
+        add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit status (the console script passes it to ``sys.exit``)."""
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse: --help, or a usage error already printed
+            return _system_exit_code(exc)
+        run: Run | None = getattr(args, "run", None)
+        if run is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code = run(args)
+        if not isinstance(code, int):
+            raise TypeError(
+                f"command {args.command!r} returned {type(code).__name__}, expected int"
+            )
+        return code
+    except BaseException as exc:  # the CLI's last line of defence: classify, never re-raise
+        return _handle(exc)
+
+
+def _run_version(args: argparse.Namespace) -> int:
+    print(f"{PROG} {_package_version()}")
+    return EXIT_OK
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version(PROG)
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+# --- error reporting -----------------------------------------------------------------------
+
+
+def _handle(exc: BaseException) -> int:
+    if isinstance(exc, SystemExit):
+        return _system_exit_code(exc)
+
+    leaves = list(_leaves(exc))
+    if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        return EXIT_INTERRUPTED
+    if leaves and all(isinstance(leaf, CliError) for leaf in leaves):
+        for leaf in leaves:
+            _err(f"{PROG}: error: {_one_line(leaf)}")
+        return EXIT_USAGE
+    if leaves and all(isinstance(leaf, BrokenPipeError) for leaf in leaves):
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+    culprit = next((leaf for leaf in leaves if not isinstance(leaf, CliError)), exc)
+    line = f"{PROG}: internal error: {_type_name(culprit)}: {_one_line(culprit)}"
+    if _debug():
+        traceback.print_exception(exc, file=sys.stderr)
+        _err(line)
+    else:
+        _err(f"{line} (set {DEBUG_ENV}=1 for a traceback)")
+    return EXIT_SOFTWARE
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+def _system_exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return EXIT_OK
+    if isinstance(exc.code, int):
+        return exc.code
+    _err(str(exc.code))
+    return 1
+
+
+def _type_name(exc: BaseException) -> str:
+    cls = type(exc)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return text or "(no message)"
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+
+
+def _err(text: str) -> None:
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    # Python would complain again when it flushes stdout at exit; point it at /dev/null.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

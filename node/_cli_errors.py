@@ -1,0 +1,13 @@
+"""Errors that a ``bitcraps`` subcommand raises to report a problem to the user."""
+
+from __future__ import annotations
+
+__all__ = ["CliError"]
+
+
+class CliError(Exception):
+    """A user-facing failure: bad input, missing file, unreachable node.
+
+    The CLI prints ``bitcraps: error: <message>`` to stderr and exits with status 2,
+    without a traceback. Raise it with a message that tells the user what to do.
+    """
