@@ -1,1 +1,44 @@
-"""bitcraps.consensus"""
+"""bitcraps.consensus: a sans-I/O PBFT replica, its wire format and its simulator.
+
+Pure: no clock, no socket, no threads, no randomness of its own. The node's trio shell (and
+the simulator) drive it through `Replica.step/tick/propose` and the `Ready` it returns.
+"""
+
+from ._app import Application, ApplicationError, ExecutionContext, KeyValueApp
+from ._client import Client, Completed
+from ._codec import MAX_MESSAGE_BYTES
+from ._config import ReplicaConfig
+from ._crypto import BatchVerifier, SignatureCheck, Signer, signature_checks, verify_envelope
+from ._durable import (
+    Committed, DurableLog, LatestNewView, OwnMessage, Prepared, Record, StableCheckpoint,
+    ViewState, decode_record, encode_record,
+)
+from ._errors import (
+    ByzantineEvidence, ConsensusError, DecodeError, LocalProtocolError, RemoteProtocolError,
+)
+from ._messages import (
+    PROTOCOL_VERSION, Checkpoint, Commit, CommitCertificate, Envelope, FetchState, Message,
+    NewView, Prepare, PreparedProof, PrePrepare, Reply, Request, StateReply, ViewChange,
+    batch_digest, decode_envelope, iter_envelopes, signing_bytes,
+)
+from ._ready import (
+    ByzantineDetected, CheckpointStable, Event, Executed, MessageRejected, Ready,
+    RequestCommitted, Send, StateTransferred, ViewChanged, ViewChangeStarted,
+)
+from ._replica import Replica
+
+__all__ = [
+    "PROTOCOL_VERSION", "MAX_MESSAGE_BYTES",
+    "Application", "ApplicationError", "ExecutionContext", "KeyValueApp",
+    "Client", "Completed", "ReplicaConfig", "Replica",
+    "BatchVerifier", "SignatureCheck", "Signer", "signature_checks", "verify_envelope",
+    "Committed", "DurableLog", "LatestNewView", "OwnMessage", "Prepared", "Record",
+    "StableCheckpoint", "ViewState", "decode_record", "encode_record",
+    "ByzantineEvidence", "ConsensusError", "DecodeError", "LocalProtocolError",
+    "RemoteProtocolError",
+    "Checkpoint", "Commit", "CommitCertificate", "Envelope", "FetchState", "Message", "NewView",
+    "Prepare", "PreparedProof", "PrePrepare", "Reply", "Request", "StateReply", "ViewChange",
+    "batch_digest", "decode_envelope", "iter_envelopes", "signing_bytes",
+    "ByzantineDetected", "CheckpointStable", "Event", "Executed", "MessageRejected", "Ready",
+    "RequestCommitted", "Send", "StateTransferred", "ViewChanged", "ViewChangeStarted",
+]

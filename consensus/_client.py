@@ -1,0 +1,103 @@
+"""A sans-I/O client of a table: signs requests, retransmits, accepts f+1 matching replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._config import ReplicaConfig
+from ._crypto import Signer
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._messages import Envelope, Reply, Request, signing_bytes
+from ._ready import Send
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """f+1 replicas agree on this request's result: at least one of them is honest."""
+
+    timestamp: int
+    result: bytes
+    latency_ticks: int
+
+
+@dataclass
+class _Outstanding:
+    envelope: Envelope[Request]
+    sent_tick: int
+    retransmit_tick: int
+    votes: dict[bytes, set[int]] = field(default_factory=dict)
+
+
+class Client:
+    def __init__(self, config: ReplicaConfig, signer: Signer, *, first_timestamp: int = 1,
+                 retransmit_timeout_ticks: int = 50) -> None:
+        self.config = config
+        self.signer = signer
+        self.retransmit_timeout_ticks = retransmit_timeout_ticks
+        self._next_timestamp = first_timestamp
+        self._outstanding: _Outstanding | None = None
+        self._now_ticks = 0
+        self._sends: list[Send] = []
+        self._completed: list[Completed] = []
+        self.retransmissions = 0
+        self.rejected_replies = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._outstanding is not None
+
+    def submit(self, operation: bytes) -> Envelope[Request]:
+        """Sign a request and queue it for every replica. One request at a time."""
+        if self._outstanding is not None:
+            raise LocalProtocolError("a client has one outstanding request at a time")
+        request = Request(self._next_timestamp, operation)
+        self._next_timestamp += 1
+        key = self.signer.public_key
+        signature = self.signer.sign(signing_bytes(self.config.table_id, key, request))
+        envelope: Envelope[Request] = Envelope(self.config.table_id, key, request, signature)
+        self._outstanding = _Outstanding(
+            envelope, self._now_ticks, self._now_ticks + self.retransmit_timeout_ticks
+        )
+        self._sends.append(Send(self.config.replicas, envelope))
+        return envelope
+
+    def step(self, envelope: Envelope[Any]) -> None:
+        """Take a reply whose signature the shell verified."""
+        try:
+            self._on_reply(envelope)
+        except RemoteProtocolError:
+            self.rejected_replies += 1
+
+    def _on_reply(self, envelope: Envelope[Any]) -> None:
+        reply = envelope.message
+        if type(reply) is not Reply:
+            raise RemoteProtocolError("clients only take replies")
+        replica = self.config.index_of(envelope.sender)
+        if replica is None or reply.client != self.signer.public_key:
+            raise RemoteProtocolError("reply from a non-replica or for another client")
+        outstanding = self._outstanding
+        if outstanding is None or reply.timestamp != outstanding.envelope.message.timestamp:
+            return
+        voters = outstanding.votes.setdefault(reply.result, set())
+        voters.add(replica)
+        if len(voters) >= self.config.weak_quorum:
+            latency = self._now_ticks - outstanding.sent_tick
+            self._completed.append(Completed(reply.timestamp, reply.result, latency))
+            self._outstanding = None
+
+    def tick(self) -> None:
+        self._now_ticks += 1
+        outstanding = self._outstanding
+        if outstanding is not None and self._now_ticks >= outstanding.retransmit_tick:
+            outstanding.retransmit_tick = self._now_ticks + self.retransmit_timeout_ticks
+            self.retransmissions += 1
+            self._sends.append(Send(self.config.replicas, outstanding.envelope))
+
+    def take_sends(self) -> list[Send]:
+        sends, self._sends = self._sends, []
+        return sends
+
+    def take_completed(self) -> list[Completed]:
+        done, self._completed = self._completed, []
+        return done

@@ -1,0 +1,76 @@
+"""A table's replica group and the protocol's tunables. Time is counted in ticks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._messages import MAX_BATCH_REQUESTS, MAX_LOG_WINDOW, MAX_REPLICAS, PUBLIC_KEY_BYTES, TABLE_ID_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaConfig:
+    """Who the replicas are (index = position) and how the protocol is tuned."""
+
+    table_id: bytes
+    replicas: tuple[bytes, ...]
+    checkpoint_interval_seqs: int = 16
+    log_window_seqs: int = 64
+    batch_max_requests: int = 256
+    batch_timeout_ticks: int = 1
+    max_inflight_batches: int = 8
+    view_change_timeout_ticks: int = 40
+    max_backoff_exponent: int = 4
+    fetch_timeout_ticks: int = 20
+    max_pending_requests: int = 50_000
+
+    def __post_init__(self) -> None:
+        if type(self.table_id) is not bytes or len(self.table_id) != TABLE_ID_BYTES:
+            raise ValueError(f"table_id must be {TABLE_ID_BYTES} bytes")
+        if not 1 <= len(self.replicas) <= MAX_REPLICAS:
+            raise ValueError(f"a table needs 1..{MAX_REPLICAS} replicas, got {len(self.replicas)}")
+        if any(type(k) is not bytes or len(k) != PUBLIC_KEY_BYTES for k in self.replicas):
+            raise ValueError("every replica must be a 32-byte Ed25519 public key")
+        if len(set(self.replicas)) != len(self.replicas):
+            raise ValueError("replica keys must be distinct")
+        if self.checkpoint_interval_seqs < 1:
+            raise ValueError("checkpoint_interval_seqs must be at least 1")
+        if self.log_window_seqs < 2 * self.checkpoint_interval_seqs or self.log_window_seqs > MAX_LOG_WINDOW:
+            raise ValueError(f"log_window_seqs must be in [2 * checkpoint_interval_seqs, {MAX_LOG_WINDOW}]")
+        if self.log_window_seqs % self.checkpoint_interval_seqs:
+            raise ValueError("log_window_seqs must be a multiple of checkpoint_interval_seqs")
+        if not 1 <= self.batch_max_requests <= MAX_BATCH_REQUESTS:
+            raise ValueError(f"batch_max_requests must be in [1, {MAX_BATCH_REQUESTS}]")
+        for name in ("batch_timeout_ticks", "max_inflight_batches", "view_change_timeout_ticks",
+                     "fetch_timeout_ticks", "max_pending_requests"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if not 0 <= self.max_backoff_exponent <= 16:
+            raise ValueError("max_backoff_exponent must be in [0, 16]")
+
+    @property
+    def n(self) -> int:
+        return len(self.replicas)
+
+    @property
+    def f(self) -> int:
+        """The most Byzantine replicas the group tolerates."""
+        return (self.n - 1) // 3
+
+    @property
+    def quorum(self) -> int:
+        """Any two quorums intersect in at least f+1 replicas (2f+1 when n = 3f+1)."""
+        return (self.n + self.f + 2) // 2
+
+    @property
+    def weak_quorum(self) -> int:
+        """Enough replicas that at least one is honest."""
+        return self.f + 1
+
+    def primary(self, view: int) -> int:
+        return view % self.n
+
+    def index_of(self, public_key: bytes) -> int | None:
+        try:
+            return self.replicas.index(public_key)
+        except ValueError:
+            return None

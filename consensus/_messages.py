@@ -1,0 +1,388 @@
+"""Every protocol message: frozen, slotted dataclasses that validate themselves when built.
+
+A message travels inside an `Envelope` that names the table, the sender's Ed25519 public
+key and carries the sender's signature over domain-separated canonical bytes. Certificates
+(prepared proofs, checkpoint proofs, commit certificates) nest whole signed envelopes, so
+they can be checked by anyone who receives them, however many hops they took.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Generic, Iterator, TypeVar
+
+from ._codec import MAX_MESSAGE_BYTES, pack, unpack
+from ._errors import DecodeError
+from ._schema import Bin, Bytes32, Kind, Lazy, Optional, Seq, UInt
+
+PROTOCOL_VERSION = 1
+TABLE_ID_BYTES = 16
+PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
+MAX_REPLICAS = 64
+MAX_BATCH_REQUESTS = 4096
+MAX_LOG_WINDOW = 4096
+MAX_OPERATION_BYTES = 64 * 1024
+MAX_RESULT_BYTES = 64 * 1024
+MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
+
+SIGNING_DOMAIN = b"bitcraps/v1/envelope\x00"
+BATCH_DOMAIN = b"bitcraps/v1/batch\x00"
+
+
+class Struct:
+    """A fixed list of typed fields; the field order is the wire order."""
+
+    __slots__ = ()
+    FIELDS: ClassVar[tuple[tuple[str, Kind], ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name, kind in self.FIELDS:
+            try:
+                kind.check(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{type(self).__name__}.{name}: {exc}") from None
+
+    def to_list(self) -> list[Any]:
+        return [kind.encode(getattr(self, name)) for name, kind in self.FIELDS]
+
+    @classmethod
+    def from_list(cls, obj: Any) -> Any:
+        if type(obj) is not list or len(obj) != len(cls.FIELDS):
+            raise DecodeError(f"{cls.__name__}: expected a list of {len(cls.FIELDS)} fields")
+        values = []
+        for (name, kind), item in zip(cls.FIELDS, obj):
+            try:
+                values.append(kind.decode(item))
+            except DecodeError as exc:
+                raise DecodeError(f"{cls.__name__}.{name}: {exc}") from None
+        try:
+            return cls(*values)
+        except ValueError as exc:
+            raise DecodeError(str(exc)) from None
+
+
+class Message(Struct):
+    """A Struct that can be the body of an envelope."""
+
+    __slots__ = ()
+    TYPE: ClassVar[int] = 0
+
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True, eq=False)
+class Envelope(Generic[M]):
+    """A signed message. Equality and hashing are by canonical wire bytes."""
+
+    table_id: bytes
+    sender: bytes
+    message: M
+    signature: bytes
+    version: int = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        if self.version != PROTOCOL_VERSION:
+            raise ValueError(f"unsupported protocol version {self.version!r}")
+        if type(self.table_id) is not bytes or len(self.table_id) != TABLE_ID_BYTES:
+            raise ValueError(f"table_id must be {TABLE_ID_BYTES} bytes")
+        if type(self.sender) is not bytes or len(self.sender) != PUBLIC_KEY_BYTES:
+            raise ValueError(f"sender must be a {PUBLIC_KEY_BYTES}-byte public key")
+        if type(self.signature) is not bytes or len(self.signature) != SIGNATURE_BYTES:
+            raise ValueError(f"signature must be {SIGNATURE_BYTES} bytes")
+        if not isinstance(self.message, Message) or type(self.message) not in _BY_CLASS:
+            raise ValueError(f"not a protocol message: {type(self.message).__name__}")
+
+    @cached_property
+    def _body(self) -> list[Any]:
+        return self.message.to_list()
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.version,
+            self.message.TYPE,
+            self.table_id,
+            self.sender,
+            self._body,
+            self.signature,
+        ]
+
+    @cached_property
+    def wire(self) -> bytes:
+        return pack(self.to_list())
+
+    @cached_property
+    def signing_bytes(self) -> bytes:
+        return signing_bytes(self.table_id, self.sender, self.message, self._body)
+
+    @cached_property
+    def digest(self) -> bytes:
+        return hashlib.sha256(self.wire).digest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Envelope) and self.wire == other.wire
+
+    def __hash__(self) -> int:
+        return hash(self.wire)
+
+    @classmethod
+    def from_list(cls, obj: Any, expected: type[Message] | None = None) -> Envelope[Any]:
+        if type(obj) is not list or len(obj) != 6:
+            raise DecodeError("envelope: expected a list of 6 fields")
+        version, type_code, table_id, sender, body, signature = obj
+        if type(version) is not int or version != PROTOCOL_VERSION:
+            raise DecodeError(f"envelope: unsupported protocol version {version!r}")
+        message_cls = _BY_TYPE.get(type_code) if type(type_code) is int else None
+        if message_cls is None:
+            raise DecodeError(f"envelope: unknown message type {type_code!r}")
+        if expected is not None and message_cls is not expected:
+            raise DecodeError(f"envelope: expected {expected.__name__}, got {message_cls.__name__}")
+        message = message_cls.from_list(body)
+        try:
+            return Envelope(table_id, sender, message, signature, version)
+        except ValueError as exc:
+            raise DecodeError(f"envelope: {exc}") from None
+
+
+def signing_bytes(table_id: bytes, sender: bytes, message: Message, body: list[Any] | None = None) -> bytes:
+    """The exact bytes an envelope's signature covers (domain-separated)."""
+    if body is None:
+        body = message.to_list()
+    return SIGNING_DOMAIN + pack([PROTOCOL_VERSION, message.TYPE, table_id, sender, body])
+
+
+def decode_envelope(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Envelope[Any]:
+    """Bytes from the network to one envelope, or DecodeError. Signatures are not checked."""
+    envelope = Envelope.from_list(unpack(data, max_bytes))
+    if envelope.wire != bytes(data):
+        raise DecodeError("non-canonical encoding")
+    return envelope
+
+
+class StructKind(Kind):
+    def __init__(self, struct: type[Struct]) -> None:
+        self.struct = struct
+
+    def check(self, value: Any) -> None:
+        if type(value) is not self.struct:
+            raise ValueError(f"expected {self.struct.__name__}")
+
+    def encode(self, value: Any) -> Any:
+        return value.to_list()
+
+    def decode(self, obj: Any) -> Any:
+        return self.struct.from_list(obj)
+
+
+class SignedKind(Kind):
+    def __init__(self, message_cls: type[Message]) -> None:
+        self.message_cls = message_cls
+
+    def check(self, value: Any) -> None:
+        if type(value) is not Envelope or type(value.message) is not self.message_cls:
+            raise ValueError(f"expected a signed {self.message_cls.__name__}")
+
+    def encode(self, value: Any) -> Any:
+        return value.to_list()
+
+    def decode(self, obj: Any) -> Any:
+        return Envelope.from_list(obj, self.message_cls)
+
+
+def _signed(name: str) -> Kind:
+    return Lazy(lambda: SignedKind(_BY_NAME[name]))
+
+
+def _struct(name: str) -> Kind:
+    return Lazy(lambda: StructKind(_STRUCTS[name]))
+
+
+def _quorum_of(name: str) -> Kind:
+    return Seq(_signed(name), MAX_REPLICAS)
+
+
+VIEW = UInt()
+SEQ = UInt()
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Message):
+    """A client's operation, signed by the client (the envelope's sender)."""
+
+    TYPE: ClassVar[int] = 1
+    FIELDS = (("timestamp", UInt()), ("operation", Bin(0, MAX_OPERATION_BYTES)))
+    timestamp: int
+    operation: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PrePrepare(Message):
+    TYPE: ClassVar[int] = 2
+    FIELDS = (
+        ("view", VIEW),
+        ("seq", SEQ),
+        ("requests", Seq(_signed("Request"), MAX_BATCH_REQUESTS)),
+    )
+    view: int
+    seq: int
+    requests: tuple[Envelope[Request], ...]
+
+    @property
+    def digest(self) -> bytes:
+        return batch_digest(self.requests)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepare(Message):
+    TYPE: ClassVar[int] = 3
+    FIELDS = (("view", VIEW), ("seq", SEQ), ("digest", Bytes32()))
+    view: int
+    seq: int
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Commit(Message):
+    TYPE: ClassVar[int] = 4
+    FIELDS = (("view", VIEW), ("seq", SEQ), ("digest", Bytes32()))
+    view: int
+    seq: int
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint(Message):
+    TYPE: ClassVar[int] = 5
+    FIELDS = (("seq", SEQ), ("state_digest", Bytes32()))
+    seq: int
+    state_digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedProof(Struct):
+    """A pre-prepare and 2f matching prepares from other replicas: (v, n, d) prepared."""
+
+    FIELDS = (("pre_prepare", _signed("PrePrepare")), ("prepares", _quorum_of("Prepare")))
+    pre_prepare: Envelope[PrePrepare]
+    prepares: tuple[Envelope[Prepare], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitCertificate(Struct):
+    """A pre-prepare and 2f+1 matching commits: the batch is committed at its seq."""
+
+    FIELDS = (("pre_prepare", _signed("PrePrepare")), ("commits", _quorum_of("Commit")))
+    pre_prepare: Envelope[PrePrepare]
+    commits: tuple[Envelope[Commit], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewChange(Message):
+    TYPE: ClassVar[int] = 6
+    FIELDS = (
+        ("new_view", VIEW),
+        ("stable_seq", SEQ),
+        ("checkpoint_proof", _quorum_of("Checkpoint")),
+        ("prepared", Seq(_struct("PreparedProof"), MAX_LOG_WINDOW)),
+    )
+    new_view: int
+    stable_seq: int
+    checkpoint_proof: tuple[Envelope[Checkpoint], ...]
+    prepared: tuple[PreparedProof, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewView(Message):
+    TYPE: ClassVar[int] = 7
+    FIELDS = (
+        ("view", VIEW),
+        ("view_changes", _quorum_of("ViewChange")),
+        ("pre_prepares", Seq(_signed("PrePrepare"), MAX_LOG_WINDOW)),
+    )
+    view: int
+    view_changes: tuple[Envelope[ViewChange], ...]
+    pre_prepares: tuple[Envelope[PrePrepare], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Message):
+    TYPE: ClassVar[int] = 8
+    FIELDS = (
+        ("view", VIEW),
+        ("client", Bin(PUBLIC_KEY_BYTES, PUBLIC_KEY_BYTES)),
+        ("timestamp", UInt()),
+        ("result", Bin(0, MAX_RESULT_BYTES)),
+    )
+    view: int
+    client: bytes
+    timestamp: int
+    result: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState(Message):
+    """A replica that fell behind asks for everything after `last_executed_seq`."""
+
+    TYPE: ClassVar[int] = 9
+    FIELDS = (("last_executed_seq", SEQ),)
+    last_executed_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateReply(Message):
+    """A stable checkpoint (snapshot may be empty if not needed) and committed suffix."""
+
+    TYPE: ClassVar[int] = 10
+    FIELDS = (
+        ("checkpoint_seq", SEQ),
+        ("snapshot", Bin(0, MAX_SNAPSHOT_BYTES)),
+        ("checkpoint_proof", _quorum_of("Checkpoint")),
+        ("suffix", Seq(_struct("CommitCertificate"), MAX_LOG_WINDOW)),
+        ("new_view", Optional(_signed("NewView"))),
+    )
+    checkpoint_seq: int
+    snapshot: bytes
+    checkpoint_proof: tuple[Envelope[Checkpoint], ...]
+    suffix: tuple[CommitCertificate, ...]
+    new_view: Envelope[NewView] | None
+
+
+_MESSAGES: tuple[type[Message], ...] = (
+    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Reply, FetchState, StateReply,
+)
+_BY_TYPE: dict[int, type[Message]] = {cls.TYPE: cls for cls in _MESSAGES}
+_BY_CLASS: frozenset[type[Message]] = frozenset(_MESSAGES)
+_BY_NAME: dict[str, type[Message]] = {cls.__name__: cls for cls in _MESSAGES}
+_STRUCTS: dict[str, type[Struct]] = {"PreparedProof": PreparedProof, "CommitCertificate": CommitCertificate}
+
+
+def batch_digest(requests: tuple[Envelope[Request], ...]) -> bytes:
+    """The digest a batch is voted on: independent of view and sequence number."""
+    hasher = hashlib.sha256(BATCH_DOMAIN)
+    for request in requests:
+        hasher.update(request.digest)
+    return hasher.digest()
+
+
+def iter_envelopes(envelope: Envelope[Any]) -> Iterator[Envelope[Any]]:
+    """The envelope and every signed envelope nested inside it, depth first."""
+    yield envelope
+    yield from _nested(envelope.message)
+
+
+def _nested(struct: Struct) -> Iterator[Envelope[Any]]:
+    for name, _kind in struct.FIELDS:
+        yield from _nested_value(getattr(struct, name))
+
+
+def _nested_value(value: Any) -> Iterator[Envelope[Any]]:
+    if type(value) is Envelope:
+        yield from iter_envelopes(value)
+    elif type(value) is tuple:
+        for item in value:
+            yield from _nested_value(item)
+    elif isinstance(value, Struct):
+        yield from _nested(value)

@@ -1,0 +1,240 @@
+"""Requests, batching, and the three-phase agreement: pre-prepare, prepare, commit, execute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _checkpoint, _view_change
+from ._app import ApplicationError, ExecutionContext
+from ._durable import Committed, OwnMessage, Prepared
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._messages import (
+    MAX_RESULT_BYTES, Commit, CommitCertificate, Envelope, Prepare, PreparedProof, PrePrepare,
+    Request,
+)
+from ._ready import Executed, RequestCommitted
+from ._state import ClientRecord, ReplicaState, Slot
+
+
+def on_request(r: ReplicaState, envelope: Envelope[Request]) -> None:
+    request = envelope.message
+    client = envelope.sender
+    record = r.clients.get(client)
+    if record is not None and request.timestamp <= record.timestamp:
+        if request.timestamp == record.timestamp:
+            r.reply(client, record.timestamp, record.result)
+        return
+    key = (client, request.timestamp)
+    if key in r.pending:
+        return
+    if len(r.pending) >= r.config.max_pending_requests:
+        r.stats.requests_dropped += 1
+        raise RemoteProtocolError("pending request queue is full")
+    r.add_pending(key, envelope)
+    if r.request_timer_start is None:
+        r.request_timer_start = r.now_ticks
+    if r.is_primary() and not r.changing:
+        cut_batches(r)
+
+
+def cut_batches(r: ReplicaState) -> None:
+    """Cut a batch when it is full, when its oldest request waited a tick, or when idle."""
+    config = r.config
+    while r.unproposed and not r.changing and r.is_primary():
+        inflight = r.next_seq - r.last_executed
+        if inflight >= config.max_inflight_batches:
+            return
+        if r.next_seq + 1 > r.stable_seq + config.log_window_seqs:
+            return
+        oldest_tick = next(iter(r.unproposed.values()))
+        full = len(r.unproposed) >= config.batch_max_requests
+        due = r.now_ticks - oldest_tick >= config.batch_timeout_ticks
+        if not (full or due or inflight == 0):
+            return
+        keys = []
+        for key in r.unproposed:
+            keys.append(key)
+            if len(keys) == config.batch_max_requests:
+                break
+        for key in keys:
+            del r.unproposed[key]
+        r.next_seq += 1
+        envelope = r.sign(PrePrepare(r.view, r.next_seq, tuple(r.pending[k] for k in keys)))
+        r.persist(OwnMessage(envelope))
+        r.broadcast(envelope)
+        accept_pre_prepare(r, envelope)
+
+
+def admit(r: ReplicaState, envelope: Envelope[Any], view: int, sender: int) -> bool:
+    """True if a message of `view` may be processed now; buffers or answers the rest."""
+    if view < r.view:
+        _view_change.help_stale(r, sender)
+        return False
+    if view > r.view or r.changing:
+        _view_change.buffer_future(r, view, envelope, sender)
+        return False
+    return True
+
+
+def on_pre_prepare(r: ReplicaState, envelope: Envelope[PrePrepare], sender: int) -> None:
+    pre_prepare = envelope.message
+    if sender != r.primary_of(pre_prepare.view):
+        raise RemoteProtocolError(f"pre-prepare from replica {sender}, not the primary")
+    if len(pre_prepare.requests) > r.config.batch_max_requests:
+        raise RemoteProtocolError("batch larger than batch_max_requests")
+    if not admit(r, envelope, pre_prepare.view, sender) or not r.in_window(pre_prepare.seq):
+        return
+    accept_pre_prepare(r, envelope)
+
+
+def accept_pre_prepare(r: ReplicaState, envelope: Envelope[PrePrepare]) -> None:
+    pre_prepare = envelope.message
+    slot = r.slot(pre_prepare.seq)
+    digest = pre_prepare.digest
+    if slot.pre_prepare is not None:
+        if slot.digest != digest:
+            r.byzantine(r.primary_of(pre_prepare.view), f"two pre-prepares for seq {pre_prepare.seq}")
+        return
+    if slot.own_prepare is not None and slot.own_prepare != digest:
+        return
+    slot.pre_prepare = envelope
+    slot.digest = digest
+    for request in pre_prepare.requests:
+        r.unproposed.pop((request.sender, request.message.timestamp), None)
+    if not r.is_primary() and slot.own_prepare is None:
+        slot.own_prepare = digest
+        own = r.vote(Prepare(r.view, pre_prepare.seq, digest))
+        slot.prepares.setdefault(digest, {})[r.me] = own
+    check_prepared(r, pre_prepare.seq, slot)
+
+
+def _add_vote(r: ReplicaState, votes: dict[bytes, dict[int, Any]], digest: bytes, sender: int,
+              envelope: Envelope[Any], kind: str, seq: int) -> None:
+    for other_digest, voters in votes.items():
+        if sender in voters:
+            if other_digest != digest:
+                r.byzantine(sender, f"two {kind}s for seq {seq} in view {r.view}")
+            return
+    votes.setdefault(digest, {})[sender] = envelope
+
+
+def on_prepare(r: ReplicaState, envelope: Envelope[Prepare], sender: int) -> None:
+    prepare = envelope.message
+    if sender == r.primary_of(prepare.view):
+        raise RemoteProtocolError("the primary does not send prepares")
+    if not admit(r, envelope, prepare.view, sender) or not r.in_window(prepare.seq):
+        return
+    slot = r.slot(prepare.seq)
+    _add_vote(r, slot.prepares, prepare.digest, sender, envelope, "prepare", prepare.seq)
+    check_prepared(r, prepare.seq, slot)
+
+
+def on_commit(r: ReplicaState, envelope: Envelope[Commit], sender: int) -> None:
+    commit = envelope.message
+    if not admit(r, envelope, commit.view, sender) or not r.in_window(commit.seq):
+        return
+    slot = r.slot(commit.seq)
+    _add_vote(r, slot.commits, commit.digest, sender, envelope, "commit", commit.seq)
+    check_committed(r, commit.seq, slot)
+
+
+def check_prepared(r: ReplicaState, seq: int, slot: Slot) -> None:
+    if slot.prepared or slot.pre_prepare is None or slot.digest is None:
+        return
+    votes = slot.prepares.get(slot.digest, {})
+    needed = r.config.quorum - 1
+    if len(votes) < needed:
+        return
+    slot.prepared = True
+    proof = PreparedProof(slot.pre_prepare, tuple(votes[i] for i in sorted(votes)[:needed]))
+    r.prepared_certs[seq] = proof
+    r.persist(Prepared(proof))
+    if slot.own_commit is None:
+        slot.own_commit = slot.digest
+        own = r.vote(Commit(r.view, seq, slot.digest))
+        slot.commits.setdefault(slot.digest, {})[r.me] = own
+    check_committed(r, seq, slot)
+
+
+def check_committed(r: ReplicaState, seq: int, slot: Slot) -> None:
+    """2f+1 matching commits prove the batch committed, even if we missed its prepares."""
+    if slot.certificate is not None or slot.pre_prepare is None or slot.digest is None:
+        return
+    votes = slot.commits.get(slot.digest, {})
+    quorum = r.config.quorum
+    if len(votes) < quorum:
+        return
+    slot.certificate = CommitCertificate(
+        slot.pre_prepare, tuple(votes[i] for i in sorted(votes)[:quorum])
+    )
+    execute_ready(r)
+
+
+def execute_ready(r: ReplicaState) -> None:
+    progressed = False
+    while True:
+        slot = r.log.get(r.last_executed + 1)
+        if slot is None or slot.certificate is None:
+            break
+        execute_certificate(r, slot.certificate)
+        progressed = True
+    if progressed:
+        on_progress(r)
+
+
+def execute_certificate(r: ReplicaState, certificate: CommitCertificate) -> None:
+    pre_prepare = certificate.pre_prepare.message
+    seq = pre_prepare.seq
+    if seq != r.last_executed + 1:
+        raise LocalProtocolError(f"executing seq {seq} after {r.last_executed}")
+    for request in pre_prepare.requests:
+        _execute_request(r, seq, request)
+    r.last_executed = seq
+    r.next_seq = max(r.next_seq, seq)
+    r.committed_certs[seq] = certificate
+    r.persist(Committed(certificate))
+    r.stats.batches_executed += 1
+    _checkpoint.after_execute(r, seq)
+
+
+def _execute_request(r: ReplicaState, seq: int, envelope: Envelope[Request]) -> None:
+    client = envelope.sender
+    timestamp = envelope.message.timestamp
+    r.drop_pending_through(client, timestamp)
+    record = r.clients.get(client)
+    if record is not None and timestamp <= record.timestamp:
+        return
+    context = ExecutionContext(seq, client, timestamp)
+    try:
+        result = r.app.execute(envelope.message.operation, context)
+    except ApplicationError as exc:
+        result = b"error: " + str(exc).encode()[: MAX_RESULT_BYTES - 7]
+    if type(result) is not bytes or len(result) > MAX_RESULT_BYTES:
+        raise LocalProtocolError("the application returned a result that is not bytes or too long")
+    r.clients[client] = ClientRecord(timestamp, result)
+    r.stats.requests_executed += 1
+    r.executed(Executed(seq, envelope, result))
+    r.event(RequestCommitted(seq, client, timestamp))
+    r.reply(client, timestamp, result)
+
+
+def purge_executed_requests(r: ReplicaState) -> None:
+    """Drop pending requests the client table shows as already executed (after a transfer)."""
+    for client in list(r.pending_by_client):
+        record = r.clients.get(client)
+        if record is not None:
+            r.drop_pending_through(client, record.timestamp)
+
+
+def on_progress(r: ReplicaState) -> None:
+    """Progress resets the view-change backoff and restarts the request timer."""
+    r.backoff_exponent = 0
+    r.gap_since = None
+    r.request_timer_start = r.now_ticks if r.pending else None
+    if r.is_primary() and not r.changing:
+        cut_batches(r)
+
+
+def on_tick(r: ReplicaState) -> None:
+    if r.is_primary() and not r.changing and r.unproposed:
+        cut_batches(r)

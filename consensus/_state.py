@@ -1,0 +1,237 @@
+"""The replica's state, and the helpers every protocol module uses to produce output.
+
+The protocol modules (`_normal_case`, `_checkpoint`, `_view_change`, `_state_transfer`,
+`_recovery`) are functions over one `ReplicaState`; `Replica` in `_replica` is the facade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._app import Application
+from ._codec import pack, unpack
+from ._config import ReplicaConfig
+from ._crypto import Signer
+from ._durable import Record
+from ._errors import RemoteProtocolError
+from ._messages import (
+    Checkpoint, Commit, CommitCertificate, Envelope, Message, NewView, Prepare, PreparedProof,
+    PrePrepare, Reply, Request, ViewChange, signing_bytes,
+)
+from ._ready import ByzantineDetected, Event, Executed, Send
+
+STATE_DOMAIN = b"bitcraps/v1/state\x00"
+RequestKey = tuple[bytes, int]
+
+
+@dataclass
+class Slot:
+    """One sequence number's votes in one view. Committed slots keep their certificate."""
+
+    view: int
+    pre_prepare: Envelope[PrePrepare] | None = None
+    digest: bytes | None = None
+    prepares: dict[bytes, dict[int, Envelope[Prepare]]] = field(default_factory=dict)
+    commits: dict[bytes, dict[int, Envelope[Commit]]] = field(default_factory=dict)
+    own_prepare: bytes | None = None
+    own_commit: bytes | None = None
+    prepared: bool = False
+    certificate: CommitCertificate | None = None
+
+
+@dataclass
+class ClientRecord:
+    """The newest request executed for a client and its result: exactly-once and resend."""
+
+    timestamp: int
+    result: bytes
+
+
+@dataclass
+class Statistics:
+    messages_in: int = 0
+    messages_rejected: int = 0
+    byzantine_detected: int = 0
+    requests_executed: int = 0
+    batches_executed: int = 0
+    view_changes_started: int = 0
+    views_installed: int = 0
+    checkpoints_stable: int = 0
+    state_fetches: int = 0
+    state_transfers: int = 0
+    requests_dropped: int = 0
+
+
+class _SplitMix64:
+    """A tiny deterministic generator for timer jitter; the seed comes from the shell."""
+
+    def __init__(self, seed: int) -> None:
+        self._state = seed & 0xFFFFFFFFFFFFFFFF
+
+    def below(self, bound: int) -> int:
+        self._state = (self._state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = self._state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        return (z ^ (z >> 31)) % bound if bound > 0 else 0
+
+
+class ReplicaState:
+    def __init__(self, config: ReplicaConfig, app: Application, signer: Signer, me: int,
+                 jitter_seed: int) -> None:
+        self.config = config
+        self.app = app
+        self.signer = signer
+        self.me = me
+        self.my_key = signer.public_key
+        self.index: dict[bytes, int] = {key: i for i, key in enumerate(config.replicas)}
+        self.others: tuple[bytes, ...] = tuple(k for i, k in enumerate(config.replicas) if i != me)
+        self.random = _SplitMix64(jitter_seed)
+        self.stats = Statistics()
+        self.now_ticks = 0
+
+        self.view = 0
+        self.changing = False
+        self.log: dict[int, Slot] = {}
+        self.last_executed = 0
+        self.next_seq = 0
+        self.clients: dict[bytes, ClientRecord] = {}
+
+        self.pending: dict[RequestKey, Envelope[Request]] = {}
+        self.unproposed: dict[RequestKey, int] = {}
+        self.pending_by_client: dict[bytes, set[int]] = {}
+        self.forwarded: set[RequestKey] = set()
+        self.request_timer_start: int | None = None
+
+        genesis = self.state_snapshot()
+        self.stable_seq = 0
+        self.stable_digest = state_digest(genesis)
+        self.stable_snapshot = genesis
+        self.stable_proof: tuple[Envelope[Checkpoint], ...] = ()
+        self.own_checkpoints: dict[int, tuple[bytes, bytes]] = {}
+        self.checkpoint_votes: dict[int, dict[bytes, dict[int, Envelope[Checkpoint]]]] = {}
+        self.prepared_certs: dict[int, PreparedProof] = {}
+        self.committed_certs: dict[int, CommitCertificate] = {}
+
+        self.view_changes: dict[int, dict[int, Envelope[ViewChange]]] = {}
+        self.view_change_deadline = 0
+        self.backoff_exponent = 0
+        self.new_view_env: Envelope[NewView] | None = None
+        self.stale_help_ticks: dict[tuple[int, int], int] = {}
+        self.future: list[tuple[int, Envelope[Any], int]] = []
+
+        self.fetch_target: tuple[int, bytes, tuple[Envelope[Checkpoint], ...]] | None = None
+        self.fetch_deadline: int | None = None
+        self.gap_since: int | None = None
+        self.served_ticks: dict[int, int] = {}
+
+        self.silent = False
+        self.out_persist: list[Record] = []
+        self.out_send: list[Send] = []
+        self.out_execute: list[Executed] = []
+        self.out_events: list[Event] = []
+
+    # --- roles and windows -------------------------------------------------------------
+
+    def primary_of(self, view: int) -> int:
+        return self.config.primary(view)
+
+    def is_primary(self) -> bool:
+        return self.config.primary(self.view) == self.me
+
+    def in_window(self, seq: int) -> bool:
+        return self.stable_seq < seq <= self.stable_seq + self.config.log_window_seqs
+
+    def slot(self, seq: int) -> Slot:
+        """The slot for seq in the current view; a committed slot keeps its certificate."""
+        slot = self.log.get(seq)
+        if slot is None or slot.view != self.view:
+            carried = slot.certificate if slot is not None else None
+            slot = Slot(self.view, certificate=carried)
+            self.log[seq] = slot
+        return slot
+
+    def add_pending(self, key: RequestKey, envelope: Envelope[Request]) -> None:
+        self.pending[key] = envelope
+        self.unproposed[key] = self.now_ticks
+        self.pending_by_client.setdefault(key[0], set()).add(key[1])
+
+    def drop_pending_through(self, client: bytes, timestamp: int) -> None:
+        """Forget the client's pending requests up to timestamp: they can never execute now."""
+        stamps = self.pending_by_client.get(client)
+        if not stamps:
+            return
+        for stamp in [t for t in stamps if t <= timestamp]:
+            stamps.discard(stamp)
+            self.pending.pop((client, stamp), None)
+            self.unproposed.pop((client, stamp), None)
+            self.forwarded.discard((client, stamp))
+        if not stamps:
+            del self.pending_by_client[client]
+
+    # --- output --------------------------------------------------------------------------
+
+    def sign(self, message: Message) -> Envelope[Any]:
+        body = message.to_list()
+        table_id = self.config.table_id
+        signature = self.signer.sign(signing_bytes(table_id, self.my_key, message, body))
+        envelope: Envelope[Any] = Envelope(table_id, self.my_key, message, signature)
+        envelope.__dict__["_body"] = body
+        return envelope
+
+    def persist(self, record: Record) -> None:
+        if not self.silent:
+            self.out_persist.append(record)
+
+    def send(self, recipients: tuple[bytes, ...], envelope: Envelope[Any]) -> None:
+        if not self.silent and recipients:
+            self.out_send.append(Send(recipients, envelope))
+
+    def broadcast(self, envelope: Envelope[Any]) -> None:
+        self.send(self.others, envelope)
+
+    def vote(self, message: Message) -> Envelope[Any]:
+        """Sign, persist and broadcast one of our votes."""
+        from ._durable import OwnMessage
+
+        envelope = self.sign(message)
+        self.persist(OwnMessage(envelope))
+        self.broadcast(envelope)
+        return envelope
+
+    def event(self, event: Event) -> None:
+        if not self.silent:
+            self.out_events.append(event)
+
+    def executed(self, item: Executed) -> None:
+        if not self.silent:
+            self.out_execute.append(item)
+
+    def reply(self, client: bytes, timestamp: int, result: bytes) -> None:
+        if not self.silent:
+            self.send((client,), self.sign(Reply(self.view, client, timestamp, result)))
+
+    def byzantine(self, replica: int, reason: str) -> None:
+        self.stats.byzantine_detected += 1
+        self.event(ByzantineDetected(replica, reason))
+
+    # --- replicated state ----------------------------------------------------------------
+
+    def state_snapshot(self) -> bytes:
+        clients = [[key, rec.timestamp, rec.result] for key, rec in sorted(self.clients.items())]
+        return pack([self.app.snapshot(), clients])
+
+    def restore_state(self, snapshot: bytes) -> None:
+        try:
+            app_snapshot, clients = unpack(snapshot)
+            table = {bytes(k): ClientRecord(int(t), bytes(r)) for k, t, r in clients}
+            self.app.restore(bytes(app_snapshot))
+        except Exception as exc:  # a snapshot that matched a quorum proof yet cannot load
+            raise RemoteProtocolError(f"unusable state snapshot: {exc}") from None
+        self.clients = table
+
+
+def state_digest(snapshot: bytes) -> bytes:
+    return hashlib.sha256(STATE_DOMAIN + snapshot).digest()

@@ -1,0 +1,142 @@
+"""State transfer: a replica that fell behind fetches a stable checkpoint and the log suffix.
+
+Everything fetched is checked against signatures of a quorum: the snapshot against 2f+1
+CHECKPOINT messages, each suffix batch against its commit certificate. One honest
+responder is enough; a lying one is caught and ignored.
+"""
+
+from __future__ import annotations
+
+from . import _checkpoint, _normal_case, _view_change
+from ._config import ReplicaConfig
+from ._errors import RemoteProtocolError
+from ._messages import Checkpoint, CommitCertificate, Envelope, FetchState, StateReply
+from ._ready import StateTransferred
+from ._state import ReplicaState, state_digest
+
+
+def note_target(r: ReplicaState, seq: int, digest: bytes,
+                proof: tuple[Envelope[Checkpoint], ...]) -> None:
+    """A quorum vouches for a checkpoint we have not reached: fetch it."""
+    if seq <= r.last_executed:
+        return
+    if r.fetch_target is None or seq > r.fetch_target[0]:
+        r.fetch_target = (seq, digest, proof)
+    request_state(r)
+
+
+def request_state(r: ReplicaState) -> None:
+    if r.fetch_deadline is not None and r.now_ticks < r.fetch_deadline:
+        return
+    r.fetch_deadline = r.now_ticks + r.config.fetch_timeout_ticks
+    r.stats.state_fetches += 1
+    r.broadcast(r.sign(FetchState(r.last_executed)))
+
+
+def lagging(r: ReplicaState) -> bool:
+    """Evidence that others executed past us: a quorum's commits beyond our next seq."""
+    if r.fetch_target is not None and r.fetch_target[0] > r.last_executed:
+        return True
+    following = r.log.get(r.last_executed + 1)
+    if following is not None and following.certificate is not None:
+        return False
+    quorum = r.config.quorum
+    for seq, slot in r.log.items():
+        if seq > r.last_executed and any(len(v) >= quorum for v in slot.commits.values()):
+            return True
+    return False
+
+
+def on_tick(r: ReplicaState) -> None:
+    if r.fetch_target is not None and r.fetch_target[0] <= r.last_executed:
+        r.fetch_target = None
+    if r.fetch_target is not None:
+        request_state(r)
+        return
+    if not lagging(r):
+        r.gap_since = None
+    elif r.gap_since is None:
+        r.gap_since = r.now_ticks
+    elif r.now_ticks - r.gap_since >= r.config.fetch_timeout_ticks:
+        r.gap_since = r.now_ticks
+        request_state(r)
+
+
+def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int) -> None:
+    since = envelope.message.last_executed_seq
+    if sender == r.me or r.last_executed <= since:
+        if r.new_view_env is not None and sender != r.me:
+            _view_change.help_stale(r, sender)
+        return
+    last = r.served_ticks.get(sender)
+    if last is not None and r.now_ticks - last < max(1, r.config.fetch_timeout_ticks // 2):
+        return
+    r.served_ticks[sender] = r.now_ticks
+    with_snapshot = r.stable_seq > since
+    start = r.stable_seq if with_snapshot else since
+    suffix = tuple(r.committed_certs[s] for s in range(start + 1, r.last_executed + 1)
+                   if s in r.committed_certs)
+    reply = StateReply(
+        r.stable_seq,
+        r.stable_snapshot if with_snapshot else b"",
+        r.stable_proof,
+        suffix,
+        r.new_view_env,
+    )
+    r.send((r.config.replicas[sender],), r.sign(reply))
+
+
+def check_commit_certificate(config: ReplicaConfig, certificate: CommitCertificate) -> None:
+    pre_prepare = certificate.pre_prepare.message
+    primary = config.primary(pre_prepare.view)
+    if certificate.pre_prepare.sender != config.replicas[primary]:
+        raise RemoteProtocolError("commit certificate's pre-prepare not from its primary")
+    digest = pre_prepare.digest
+    senders = set()
+    for commit in certificate.commits:
+        index = config.index_of(commit.sender)
+        message = commit.message
+        if index is None or index in senders:
+            raise RemoteProtocolError("commit certificate has a bad commit signer")
+        if (message.view, message.seq, message.digest) != (pre_prepare.view, pre_prepare.seq, digest):
+            raise RemoteProtocolError("commit certificate's commits do not match")
+        senders.add(index)
+    if len(senders) < config.quorum:
+        raise RemoteProtocolError("commit certificate lacks a quorum")
+
+
+def on_state_reply(r: ReplicaState, envelope: Envelope[StateReply], sender: int) -> None:
+    reply = envelope.message
+    if reply.snapshot and reply.checkpoint_seq > r.last_executed:
+        _install_snapshot(r, reply)
+    progressed = False
+    for certificate in sorted(reply.suffix, key=lambda c: c.pre_prepare.message.seq):
+        if certificate.pre_prepare.message.seq != r.last_executed + 1:
+            continue
+        check_commit_certificate(r.config, certificate)
+        _normal_case.execute_certificate(r, certificate)
+        progressed = True
+    if progressed:
+        r.stats.state_transfers += 1
+        r.event(StateTransferred(reply.checkpoint_seq, r.last_executed))
+        _normal_case.on_progress(r)
+    if r.fetch_target is not None and r.fetch_target[0] <= r.last_executed:
+        r.fetch_target = None
+        r.fetch_deadline = None
+    if reply.new_view is not None:
+        _view_change.on_new_view(r, reply.new_view, None)
+    _normal_case.execute_ready(r)
+
+
+def _install_snapshot(r: ReplicaState, reply: StateReply) -> None:
+    seq = reply.checkpoint_seq
+    digest = _checkpoint.check_proof(r.config, seq, reply.checkpoint_proof)
+    if digest is None or state_digest(reply.snapshot) != digest:
+        raise RemoteProtocolError("snapshot does not match its checkpoint proof")
+    r.restore_state(reply.snapshot)
+    r.last_executed = seq
+    r.next_seq = max(r.next_seq, seq)
+    _normal_case.purge_executed_requests(r)
+    _checkpoint.make_stable(r, seq, digest, reply.snapshot, reply.checkpoint_proof)
+    r.stats.state_transfers += 1
+    r.event(StateTransferred(seq, seq))
