@@ -10,20 +10,57 @@ from ._codec import MAX_MESSAGE_BYTES
 from ._config import ReplicaConfig
 from ._crypto import BatchVerifier, SignatureCheck, Signer, signature_checks, verify_envelope
 from ._durable import (
-    Committed, DurableLog, LatestNewView, OwnMessage, Prepared, Record, StableCheckpoint,
-    ViewState, decode_record, encode_record,
+    Committed,
+    DurableLog,
+    LatestNewView,
+    OwnMessage,
+    Prepared,
+    Record,
+    StableCheckpoint,
+    ViewState,
+    decode_record,
+    encode_record,
 )
 from ._errors import (
-    ByzantineEvidence, ConsensusError, DecodeError, LocalProtocolError, RemoteProtocolError,
+    ByzantineEvidence,
+    ConsensusError,
+    DecodeError,
+    LocalProtocolError,
+    RemoteProtocolError,
 )
 from ._messages import (
-    PROTOCOL_VERSION, Checkpoint, Commit, CommitCertificate, Envelope, FetchState, Message,
-    NewView, Prepare, PreparedProof, PrePrepare, Reply, Request, StateReply, ViewChange,
-    batch_digest, decode_envelope, iter_envelopes, signing_bytes,
+    PROTOCOL_VERSION,
+    Checkpoint,
+    Commit,
+    CommitCertificate,
+    Envelope,
+    FetchState,
+    Message,
+    NewView,
+    Prepare,
+    PreparedProof,
+    PrePrepare,
+    Reply,
+    Request,
+    StateReply,
+    ViewChange,
+    batch_digest,
+    decode_envelope,
+    iter_envelopes,
+    signing_bytes,
 )
 from ._ready import (
-    ByzantineDetected, CheckpointStable, Event, Executed, MessageRejected, Ready,
-    RequestCommitted, Send, StateTransferred, ViewChanged, ViewChangeStarted,
+    ByzantineDetected,
+    CheckpointStable,
+    Event,
+    Executed,
+    MessageRejected,
+    Ready,
+    RequestCommitted,
+    Send,
+    StateTransferred,
+    ViewChanged,
+    ViewChangeStarted,
 )
 from ._replica import Replica
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import _normal_case, _state_transfer
 from ._config import ReplicaConfig
 from ._durable import StableCheckpoint
@@ -11,7 +13,9 @@ from ._ready import CheckpointStable
 from ._state import ReplicaState, state_digest
 
 
-def check_proof(config: ReplicaConfig, seq: int, proof: tuple[Envelope[Checkpoint], ...]) -> bytes | None:
+def check_proof(
+    config: ReplicaConfig, seq: int, proof: tuple[Envelope[Checkpoint], ...]
+) -> bytes | None:
     """The state digest a checkpoint proof establishes; None for the genesis (seq 0, no proof)."""
     if seq == 0:
         if proof:
@@ -106,14 +110,15 @@ def make_stable(r: ReplicaState, seq: int, digest: bytes, snapshot: bytes,
 
 
 def collect_garbage(r: ReplicaState, seq: int) -> None:
-    for table in (r.log, r.prepared_certs, r.committed_certs, r.checkpoint_votes):
+    tables: tuple[dict[int, Any], ...] = (
+        r.log, r.prepared_certs, r.committed_certs, r.checkpoint_votes, r.own_checkpoints,
+    )
+    for table in tables:
         for old in [s for s in table if s <= seq]:
-            del table[old]  # type: ignore[attr-defined]
-    for old in [s for s in r.own_checkpoints if s <= seq]:
-        del r.own_checkpoints[old]
+            del table[old]
     r.future = [item for item in r.future if _future_seq(item[1]) > seq]
 
 
-def _future_seq(envelope: Envelope[object]) -> int:
+def _future_seq(envelope: Envelope[Any]) -> int:
     seq = getattr(envelope.message, "seq", None)
     return seq if isinstance(seq, int) else 1 << 62

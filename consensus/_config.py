@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._messages import MAX_BATCH_REQUESTS, MAX_LOG_WINDOW, MAX_REPLICAS, PUBLIC_KEY_BYTES, TABLE_ID_BYTES
+from ._messages import (
+    MAX_BATCH_REQUESTS,
+    MAX_LOG_WINDOW,
+    MAX_REPLICAS,
+    PUBLIC_KEY_BYTES,
+    TABLE_ID_BYTES,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +40,11 @@ class ReplicaConfig:
             raise ValueError("replica keys must be distinct")
         if self.checkpoint_interval_seqs < 1:
             raise ValueError("checkpoint_interval_seqs must be at least 1")
-        if self.log_window_seqs < 2 * self.checkpoint_interval_seqs or self.log_window_seqs > MAX_LOG_WINDOW:
-            raise ValueError(f"log_window_seqs must be in [2 * checkpoint_interval_seqs, {MAX_LOG_WINDOW}]")
+        window = self.log_window_seqs
+        if window < 2 * self.checkpoint_interval_seqs or window > MAX_LOG_WINDOW:
+            raise ValueError(
+                f"log_window_seqs must be in [2 * checkpoint_interval_seqs, {MAX_LOG_WINDOW}]"
+            )
         if self.log_window_seqs % self.checkpoint_interval_seqs:
             raise ValueError("log_window_seqs must be a multiple of checkpoint_interval_seqs")
         if not 1 <= self.batch_max_requests <= MAX_BATCH_REQUESTS:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from ._messages import Envelope, iter_envelopes
 
@@ -25,6 +26,6 @@ def signature_checks(envelope: Envelope[Any]) -> list[SignatureCheck]:
 
 
 def verify_envelope(envelope: Envelope[Any], verify_batch: BatchVerifier) -> bool:
-    """True when every signature in the envelope tree is valid. The shell calls this before `step`."""
+    """True when every signature in the envelope tree is valid; the shell calls it before `step`."""
     checks = signature_checks(envelope)
     return all(verify_batch(checks))

@@ -7,8 +7,17 @@ from typing import Any
 from . import _checkpoint, _normal_case, _state_transfer, _view_change
 from ._errors import RemoteProtocolError
 from ._messages import (
-    Checkpoint, Commit, Envelope, FetchState, NewView, Prepare, PrePrepare, Reply, Request,
-    StateReply, ViewChange,
+    Checkpoint,
+    Commit,
+    Envelope,
+    FetchState,
+    NewView,
+    Prepare,
+    PrePrepare,
+    Reply,
+    Request,
+    StateReply,
+    ViewChange,
 )
 from ._state import ReplicaState
 

@@ -7,16 +7,28 @@ SQLite store in node/ implements exactly these rules; `DurableLog` is their refe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Union
+from typing import Any, ClassVar
 
 from ._codec import pack, unpack
 from ._errors import DecodeError
 from ._messages import (
-    MAX_SNAPSHOT_BYTES, CommitCertificate, Envelope, NewView, PrePrepare, Prepare, Commit,
-    Checkpoint, PreparedProof, Struct, StructKind, SignedKind, ViewChange,
+    MAX_SNAPSHOT_BYTES,
+    Checkpoint,
+    Commit,
+    CommitCertificate,
+    Envelope,
+    NewView,
+    Prepare,
+    PreparedProof,
+    PrePrepare,
+    SignedKind,
+    Struct,
+    StructKind,
+    ViewChange,
 )
-from ._schema import Bin, Seq, UInt, Kind
+from ._schema import Bin, Kind, Seq, UInt
 
 
 class _AnySigned(Kind):
@@ -33,7 +45,7 @@ class _AnySigned(Kind):
 
 @dataclass(frozen=True, slots=True)
 class OwnMessage(Struct):
-    """A protocol message this replica signed and sent: its vote, kept so it is never contradicted."""
+    """A message this replica signed and sent: its vote, kept so it is never contradicted."""
 
     CODE: ClassVar[int] = 1
     FIELDS = (("envelope", _AnySigned()),)
@@ -51,7 +63,9 @@ class OwnMessage(Struct):
     @property
     def seq(self) -> int | None:
         message = self.envelope.message
-        return getattr(message, "seq", None) if not isinstance(message, (ViewChange, NewView)) else None
+        if isinstance(message, (ViewChange, NewView)):
+            return None
+        return getattr(message, "seq", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +144,7 @@ class LatestNewView(Struct):
     seq: ClassVar[None] = None
 
 
-Record = Union[OwnMessage, ViewState, Committed, Prepared, StableCheckpoint, LatestNewView]
+Record = OwnMessage | ViewState | Committed | Prepared | StableCheckpoint | LatestNewView
 _RECORD_TYPES: dict[int, type[Struct]] = {
     cls.CODE: cls
     for cls in (OwnMessage, ViewState, Committed, Prepared, StableCheckpoint, LatestNewView)

@@ -9,9 +9,10 @@ they can be checked by anyone who receives them, however many hops they took.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Generic, Iterator, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ._codec import MAX_MESSAGE_BYTES, pack, unpack
 from ._errors import DecodeError
@@ -53,7 +54,7 @@ class Struct:
         if type(obj) is not list or len(obj) != len(cls.FIELDS):
             raise DecodeError(f"{cls.__name__}: expected a list of {len(cls.FIELDS)} fields")
         values = []
-        for (name, kind), item in zip(cls.FIELDS, obj):
+        for (name, kind), item in zip(cls.FIELDS, obj, strict=True):
             try:
                 values.append(kind.decode(item))
             except DecodeError as exc:
@@ -139,7 +140,9 @@ class Envelope(Generic[M]):
         if message_cls is None:
             raise DecodeError(f"envelope: unknown message type {type_code!r}")
         if expected is not None and message_cls is not expected:
-            raise DecodeError(f"envelope: expected {expected.__name__}, got {message_cls.__name__}")
+            raise DecodeError(
+                f"envelope: expected {expected.__name__}, got {message_cls.__name__}"
+            )
         message = message_cls.from_list(body)
         try:
             return Envelope(table_id, sender, message, signature, version)
@@ -147,7 +150,9 @@ class Envelope(Generic[M]):
             raise DecodeError(f"envelope: {exc}") from None
 
 
-def signing_bytes(table_id: bytes, sender: bytes, message: Message, body: list[Any] | None = None) -> bytes:
+def signing_bytes(
+    table_id: bytes, sender: bytes, message: Message, body: list[Any] | None = None
+) -> bytes:
     """The exact bytes an envelope's signature covers (domain-separated)."""
     if body is None:
         body = message.to_list()
@@ -351,12 +356,16 @@ class StateReply(Message):
 
 
 _MESSAGES: tuple[type[Message], ...] = (
-    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Reply, FetchState, StateReply,
+    Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Reply, FetchState,
+    StateReply,
 )
 _BY_TYPE: dict[int, type[Message]] = {cls.TYPE: cls for cls in _MESSAGES}
 _BY_CLASS: frozenset[type[Message]] = frozenset(_MESSAGES)
 _BY_NAME: dict[str, type[Message]] = {cls.__name__: cls for cls in _MESSAGES}
-_STRUCTS: dict[str, type[Struct]] = {"PreparedProof": PreparedProof, "CommitCertificate": CommitCertificate}
+_STRUCTS: dict[str, type[Struct]] = {
+    "PreparedProof": PreparedProof,
+    "CommitCertificate": CommitCertificate,
+}
 
 
 def batch_digest(requests: tuple[Envelope[Request], ...]) -> bytes:

@@ -9,7 +9,13 @@ from ._app import ApplicationError, ExecutionContext
 from ._durable import Committed, OwnMessage, Prepared
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._messages import (
-    MAX_RESULT_BYTES, Commit, CommitCertificate, Envelope, Prepare, PreparedProof, PrePrepare,
+    MAX_RESULT_BYTES,
+    Commit,
+    CommitCertificate,
+    Envelope,
+    Prepare,
+    PreparedProof,
+    PrePrepare,
     Request,
 )
 from ._ready import Executed, RequestCommitted
@@ -93,7 +99,8 @@ def accept_pre_prepare(r: ReplicaState, envelope: Envelope[PrePrepare]) -> None:
     digest = pre_prepare.digest
     if slot.pre_prepare is not None:
         if slot.digest != digest:
-            r.byzantine(r.primary_of(pre_prepare.view), f"two pre-prepares for seq {pre_prepare.seq}")
+            primary = r.primary_of(pre_prepare.view)
+            r.byzantine(primary, f"two pre-prepares for seq {pre_prepare.seq}")
         return
     if slot.own_prepare is not None and slot.own_prepare != digest:
         return

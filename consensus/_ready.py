@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ._durable import Record
 from ._messages import Envelope, Request
@@ -72,10 +72,10 @@ class ByzantineDetected:
     reason: str
 
 
-Event = Union[
-    ViewChangeStarted, ViewChanged, CheckpointStable, RequestCommitted, StateTransferred,
-    MessageRejected, ByzantineDetected,
-]
+Event = (
+    ViewChangeStarted | ViewChanged | CheckpointStable | RequestCommitted | StateTransferred
+    | MessageRejected | ByzantineDetected
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 
 from . import _normal_case
 from ._durable import (
-    Committed, LatestNewView, OwnMessage, Prepared, Record, StableCheckpoint, ViewState,
+    Committed,
+    LatestNewView,
+    OwnMessage,
+    Prepared,
+    Record,
+    StableCheckpoint,
+    ViewState,
 )
 from ._messages import Commit, Prepare, PrePrepare, ViewChange
 from ._state import ReplicaState, state_digest
@@ -18,9 +24,10 @@ def recover(r: ReplicaState, records: Iterable[Record]) -> None:
     r.silent = True
     try:
         _restore_checkpoint(r, records)
-        for record in sorted((x for x in records if isinstance(x, Committed)), key=lambda x: x.seq):
-            if record.seq == r.last_executed + 1:
-                _normal_case.execute_certificate(r, record.certificate)
+        committed = [x for x in records if isinstance(x, Committed)]
+        for entry in sorted(committed, key=lambda x: x.seq):
+            if entry.seq == r.last_executed + 1:
+                _normal_case.execute_certificate(r, entry.certificate)
         for record in records:
             if isinstance(record, ViewState):
                 r.view, r.changing = record.view, bool(record.changing)

@@ -104,7 +104,9 @@ class Replica:
         if ready is not self._outstanding:
             raise LocalProtocolError("advance() got a Ready that is not the outstanding one")
         if ready.persist and self._persisted_token != ready.token:
-            raise LocalProtocolError("advance() before persisted(): messages left before their votes were durable")
+            raise LocalProtocolError(
+                "advance() before persisted(): messages would leave before their votes are durable"
+            )
         self._outstanding = None
         self._persisted_token = None
 

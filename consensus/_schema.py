@@ -6,7 +6,8 @@ object back into a value (raising DecodeError). Messages declare their fields wi
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._errors import DecodeError
 

@@ -17,8 +17,19 @@ from ._crypto import Signer
 from ._durable import Record
 from ._errors import RemoteProtocolError
 from ._messages import (
-    Checkpoint, Commit, CommitCertificate, Envelope, Message, NewView, Prepare, PreparedProof,
-    PrePrepare, Reply, Request, ViewChange, signing_bytes,
+    Checkpoint,
+    Commit,
+    CommitCertificate,
+    Envelope,
+    Message,
+    NewView,
+    Prepare,
+    PreparedProof,
+    PrePrepare,
+    Reply,
+    Request,
+    ViewChange,
+    signing_bytes,
 )
 from ._ready import ByzantineDetected, Event, Executed, Send
 

@@ -98,7 +98,8 @@ def check_commit_certificate(config: ReplicaConfig, certificate: CommitCertifica
         message = commit.message
         if index is None or index in senders:
             raise RemoteProtocolError("commit certificate has a bad commit signer")
-        if (message.view, message.seq, message.digest) != (pre_prepare.view, pre_prepare.seq, digest):
+        expected = (pre_prepare.view, pre_prepare.seq, digest)
+        if (message.view, message.seq, message.digest) != expected:
             raise RemoteProtocolError("commit certificate's commits do not match")
         senders.add(index)
     if len(senders) < config.quorum:

@@ -133,7 +133,9 @@ def new_view_batches(view_changes: list[ViewChange]) -> tuple[int, list[tuple[in
             if current is None or pre_prepare.view > current[0]:
                 best[pre_prepare.seq] = (pre_prepare.view, pre_prepare.requests)
     max_seq = max(best, default=min_seq)
-    batches = [(seq, best[seq][1] if seq in best else ()) for seq in range(min_seq + 1, max_seq + 1)]
+    batches = [
+        (seq, best[seq][1] if seq in best else ()) for seq in range(min_seq + 1, max_seq + 1)
+    ]
     return min_seq, batches
 
 
