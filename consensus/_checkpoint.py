@@ -117,6 +117,9 @@ def collect_garbage(r: ReplicaState, seq: int) -> None:
         for old in [s for s in table if s <= seq]:
             del table[old]
     r.future = [item for item in r.future if _future_seq(item[1]) > seq]
+    r.future_counts = {}
+    for _, _, sender in r.future:
+        r.future_counts[sender] = r.future_counts.get(sender, 0) + 1
 
 
 def _future_seq(envelope: Envelope[Any]) -> int:

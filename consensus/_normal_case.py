@@ -72,7 +72,14 @@ def cut_batches(r: ReplicaState) -> None:
 
 
 def admit(r: ReplicaState, envelope: Envelope[Any], view: int, sender: int) -> bool:
-    """True if a message of `view` may be processed now; buffers or answers the rest."""
+    """True if a message of `view` may be processed now; buffers or answers the rest.
+
+    A message we cannot use still shows how far its sender got: f+1 senders ahead of us is
+    evidence that we fell behind, and state transfer catches us up whatever our view.
+    """
+    seq = getattr(envelope.message, "seq", 0)
+    if seq > r.last_executed and (view != r.view or r.changing):
+        r.ahead_seqs[sender] = max(seq, r.ahead_seqs.get(sender, 0))
     if view < r.view:
         _view_change.help_stale(r, sender)
         return False
@@ -237,6 +244,7 @@ def on_progress(r: ReplicaState) -> None:
     """Progress resets the view-change backoff and restarts the request timer."""
     r.backoff_exponent = 0
     r.gap_since = None
+    r.ahead_seqs = {s: seq for s, seq in r.ahead_seqs.items() if seq > r.last_executed}
     r.request_timer_start = r.now_ticks if r.pending else None
     if r.is_primary() and not r.changing:
         cut_batches(r)

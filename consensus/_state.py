@@ -132,6 +132,8 @@ class ReplicaState:
         self.new_view_env: Envelope[NewView] | None = None
         self.stale_help_ticks: dict[tuple[int, int], int] = {}
         self.future: list[tuple[int, Envelope[Any], int]] = []
+        self.future_counts: dict[int, int] = {}
+        self.ahead_seqs: dict[int, int] = {}
 
         self.fetch_target: tuple[int, bytes, tuple[Envelope[Checkpoint], ...]] | None = None
         self.fetch_deadline: int | None = None

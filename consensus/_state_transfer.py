@@ -40,6 +40,9 @@ def lagging(r: ReplicaState) -> bool:
     following = r.log.get(r.last_executed + 1)
     if following is not None and following.certificate is not None:
         return False
+    ahead = sum(1 for seq in r.ahead_seqs.values() if seq > r.last_executed + 1)
+    if ahead >= r.config.weak_quorum:
+        return True
     quorum = r.config.quorum
     for seq, slot in r.log.items():
         if seq > r.last_executed and any(len(v) >= quorum for v in slot.commits.values()):

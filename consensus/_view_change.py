@@ -246,13 +246,14 @@ FUTURE_LIMIT_PER_REPLICA = 4096
 
 def buffer_future(r: ReplicaState, view: int, envelope: Envelope[Any], sender: int) -> None:
     """Keep messages for a view we have not installed yet; bounded per sender."""
-    from_sender = sum(1 for _, _, s in r.future if s == sender)
-    if from_sender >= FUTURE_LIMIT_PER_REPLICA:
+    if r.future_counts.get(sender, 0) >= FUTURE_LIMIT_PER_REPLICA:
         for i, item in enumerate(r.future):
             if item[2] == sender:
                 del r.future[i]
+                r.future_counts[sender] -= 1
                 break
     r.future.append((view, envelope, sender))
+    r.future_counts[sender] = r.future_counts.get(sender, 0) + 1
 
 
 def _replay_future(r: ReplicaState) -> None:
@@ -260,5 +261,8 @@ def _replay_future(r: ReplicaState) -> None:
 
     ready = [item for item in r.future if item[0] == r.view]
     r.future = [item for item in r.future if item[0] > r.view]
+    r.future_counts = {}
+    for _, _, sender in r.future:
+        r.future_counts[sender] = r.future_counts.get(sender, 0) + 1
     for _, envelope, sender in ready:
         _dispatch.handle_replica_message(r, envelope, sender)
