@@ -116,10 +116,7 @@ def collect_garbage(r: ReplicaState, seq: int) -> None:
     for table in tables:
         for old in [s for s in table if s <= seq]:
             del table[old]
-    r.future = [item for item in r.future if _future_seq(item[1]) > seq]
-    r.future_counts = {}
-    for _, _, sender in r.future:
-        r.future_counts[sender] = r.future_counts.get(sender, 0) + 1
+    r.keep_future([item for item in r.future if _future_seq(item[1]) > seq])
 
 
 def _future_seq(envelope: Envelope[Any]) -> int:

@@ -184,6 +184,13 @@ class ReplicaState:
         if not stamps:
             del self.pending_by_client[client]
 
+    def keep_future(self, items: list[tuple[int, Envelope[Any], int]]) -> None:
+        """Replace the buffer of messages for views not yet installed, recounting per sender."""
+        self.future = items
+        self.future_counts = {}
+        for _, _, sender in items:
+            self.future_counts[sender] = self.future_counts.get(sender, 0) + 1
+
     # --- output --------------------------------------------------------------------------
 
     def sign(self, message: Message) -> Envelope[Any]:

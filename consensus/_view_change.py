@@ -260,9 +260,6 @@ def _replay_future(r: ReplicaState) -> None:
     from . import _dispatch
 
     ready = [item for item in r.future if item[0] == r.view]
-    r.future = [item for item in r.future if item[0] > r.view]
-    r.future_counts = {}
-    for _, _, sender in r.future:
-        r.future_counts[sender] = r.future_counts.get(sender, 0) + 1
+    r.keep_future([item for item in r.future if item[0] > r.view])
     for _, envelope, sender in ready:
         _dispatch.handle_replica_message(r, envelope, sender)
