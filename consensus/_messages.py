@@ -86,7 +86,7 @@ class Envelope(Generic[M]):
     version: int = PROTOCOL_VERSION
 
     def __post_init__(self) -> None:
-        if self.version != PROTOCOL_VERSION:
+        if type(self.version) is not int or self.version != PROTOCOL_VERSION:
             raise ValueError(f"unsupported protocol version {self.version!r}")
         if type(self.table_id) is not bytes or len(self.table_id) != TABLE_ID_BYTES:
             raise ValueError(f"table_id must be {TABLE_ID_BYTES} bytes")
