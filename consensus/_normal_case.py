@@ -78,7 +78,8 @@ def admit(r: ReplicaState, envelope: Envelope[Any], view: int, sender: int) -> b
     evidence that we fell behind, and state transfer catches us up whatever our view.
     """
     seq = getattr(envelope.message, "seq", 0)
-    if seq > r.last_executed and (view != r.view or r.changing):
+    beyond_window = seq > r.stable_seq + r.config.log_window_seqs
+    if seq > r.last_executed and (view != r.view or r.changing or beyond_window):
         r.ahead_seqs[sender] = max(seq, r.ahead_seqs.get(sender, 0))
     if view < r.view:
         _view_change.help_stale(r, sender)
