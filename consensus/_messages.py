@@ -9,10 +9,9 @@ they can be checked by anyone who receives them, however many hops they took.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from ._codec import MAX_MESSAGE_BYTES, pack, unpack
 from ._errors import DecodeError
@@ -73,6 +72,37 @@ class Message(Struct):
 
 
 M = TypeVar("M", bound=Message)
+T = TypeVar("T")
+
+
+class _cached(Generic[T]):
+    """`functools.cached_property` without its lock (3.11 takes one on every first access).
+
+    Envelopes are built by the thousand and each computes its body, wire bytes and digest
+    once; the lock was a measurable share of decoding. The value lands in the instance's
+    `__dict__`, which shadows this non-data descriptor from then on.
+    """
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _cached[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> T | _cached[T]:
+        if instance is None:
+            return self
+        value = self.func(instance)
+        instance.__dict__[self.name] = value
+        return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +127,7 @@ class Envelope(Generic[M]):
         if not isinstance(self.message, Message) or type(self.message) not in _BY_CLASS:
             raise ValueError(f"not a protocol message: {type(self.message).__name__}")
 
-    @cached_property
+    @_cached
     def _body(self) -> list[Any]:
         return self.message.to_list()
 
@@ -111,15 +141,20 @@ class Envelope(Generic[M]):
             self.signature,
         ]
 
-    @cached_property
+    @_cached
     def wire(self) -> bytes:
         return pack(self.to_list())
 
-    @cached_property
+    @_cached
     def signing_bytes(self) -> bytes:
+        wire = self.__dict__.get("wire")
+        if wire is not None and wire[:1] == b"\x96" and wire[-66:-64] == b"\xc4\x40":
+            # The wire list is the signed list plus the signature: same bytes in between,
+            # so a decoded envelope (its wire already known) need not pack its body again.
+            return SIGNING_DOMAIN + b"\x95" + wire[1:-66]
         return signing_bytes(self.table_id, self.sender, self.message, self._body)
 
-    @cached_property
+    @_cached
     def digest(self) -> bytes:
         return hashlib.sha256(self.wire).digest()
 
@@ -378,20 +413,37 @@ def batch_digest(requests: tuple[Envelope[Request], ...]) -> bytes:
 
 def iter_envelopes(envelope: Envelope[Any]) -> Iterator[Envelope[Any]]:
     """The envelope and every signed envelope nested inside it, depth first."""
-    yield envelope
-    yield from _nested(envelope.message)
+    found: list[Envelope[Any]] = []
+    _collect(envelope, found)
+    return iter(found)
 
 
-def _nested(struct: Struct) -> Iterator[Envelope[Any]]:
-    for name, _kind in struct.FIELDS:
-        yield from _nested_value(getattr(struct, name))
+# Per struct class, the fields that may hold envelopes: integers and byte strings never do.
+# A plain list walk over those fields only; a pre-prepare's batch is walked on every receipt.
+_NESTING: dict[type[Struct], tuple[str, ...]] = {}
 
 
-def _nested_value(value: Any) -> Iterator[Envelope[Any]]:
+def _nesting_fields(cls: type[Struct]) -> tuple[str, ...]:
+    fields = _NESTING.get(cls)
+    if fields is None:
+        fields = tuple(name for name, kind in cls.FIELDS if not isinstance(kind, (UInt, Bin)))
+        _NESTING[cls] = fields
+    return fields
+
+
+def _collect(envelope: Envelope[Any], found: list[Envelope[Any]]) -> None:
+    found.append(envelope)
+    message = envelope.message
+    for name in _nesting_fields(type(message)):
+        _collect_value(getattr(message, name), found)
+
+
+def _collect_value(value: Any, found: list[Envelope[Any]]) -> None:
     if type(value) is Envelope:
-        yield from iter_envelopes(value)
+        _collect(value, found)
     elif type(value) is tuple:
         for item in value:
-            yield from _nested_value(item)
+            _collect_value(item, found)
     elif isinstance(value, Struct):
-        yield from _nested(value)
+        for name in _nesting_fields(type(value)):
+            _collect_value(getattr(value, name), found)
