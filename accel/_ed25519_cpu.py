@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import nacl.bindings
 import nacl.exceptions
@@ -55,12 +56,42 @@ class CpuBatchVerifier:
     def __call__(self, checks: Sequence[SignatureCheck]) -> list[bool]:
         if len(checks) < 2 * MIN_CHUNK or self.threads == 1:
             return _verify_chunk(checks)
-        size = max(MIN_CHUNK, -(-len(checks) // self.threads))
-        chunks = [checks[i:i + size] for i in range(0, len(checks), size)]
         results: list[bool] = []
-        for part in self._pool.map(_verify_chunk, chunks):
+        for part in self._pool.map(_verify_chunk, self._chunks(checks)):
             results.extend(part)
         return results
+
+    def submit(self, checks: Sequence[SignatureCheck]) -> Future[list[bool]]:
+        """Start a batch on the pool and return at once; the caller works while it runs."""
+        futures = [self._pool.submit(_verify_chunk, chunk) for chunk in self._chunks(checks)]
+        if len(futures) == 1:
+            return futures[0]
+        joined: Future[list[bool]] = Future()
+        if not futures:
+            joined.set_result([])
+            return joined
+        left = [len(futures)]
+        lock = threading.Lock()
+
+        def one_done(_: Future[list[bool]]) -> None:
+            with lock:
+                left[0] -= 1
+                if left[0]:
+                    return
+            try:
+                joined.set_result([ok for future in futures for ok in future.result()])
+            except BaseException as exc:  # a broken pool: hand the error to the waiter
+                joined.set_exception(exc)
+
+        for future in futures:
+            future.add_done_callback(one_done)
+        return joined
+
+    def _chunks(self, checks: Sequence[SignatureCheck]) -> list[Sequence[SignatureCheck]]:
+        if len(checks) < 2 * MIN_CHUNK or self.threads == 1:
+            return [checks] if checks else []
+        size = max(MIN_CHUNK, -(-len(checks) // self.threads))
+        return [checks[i:i + size] for i in range(0, len(checks), size)]
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
