@@ -1,0 +1,244 @@
+"""`bitcraps bench consensus`: throughput and latency of the replicated log, in one process.
+
+All replicas and clients run on the in-process cluster (`local_cluster`): real Ed25519
+signatures on every message, every signature verified by every receiver (in batches),
+every Ready persisted to the replica's `DurableLog` before its messages leave. Two phases:
+
+- loaded: `--clients` clients, each with one request outstanding (the Client contract),
+  keep the primary's batches full; gives `committed_per_s` and `loaded_latency_ms`;
+- low load: one client, one request at a time; gives `latency_ms` (p50/p99), also
+  reported as `low_load_latency_ms`.
+
+Signatures are verified by worker processes by default (`--verifier processes`): the
+thread pool's threads must take the GIL back after every signature, and next to a busy
+interpreter each hand-back waits out the switch interval (see `accel._ed25519_procs`).
+`cpu_ms_per_request` counts this process and the workers, so a figure taken on a shared
+machine can be read against the CPU it actually got. Wall-clock time is only measured
+here; the protocol's timers run on virtual ticks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from typing import Any
+
+import msgpack
+
+from bitcraps.node._cli_errors import CliError
+from bitcraps.node.local_cluster import BatchVerifierWithSubmit, LocalCluster
+
+__all__ = ["add_parser", "bench_consensus"]
+
+DEFAULT_REQUESTS = 20_000
+DEFAULT_CLIENTS = 512
+DEFAULT_BATCH_MAX = 256
+LOW_LOAD_REQUESTS = 500
+MAX_TICKS_WITHOUT_PROGRESS = 1_000
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("bench", help="measure throughput and latency")
+    targets = parser.add_subparsers(title="benchmarks", metavar="<benchmark>", dest="benchmark")
+    consensus = targets.add_parser(
+        "consensus",
+        help="committed signed client requests per second and latency, all replicas in-process",
+    )
+    consensus.add_argument("--replicas", type=int, default=4, help="replicas (default 4)")
+    consensus.add_argument("--requests", type=int, default=DEFAULT_REQUESTS,
+                           help=f"requests in the loaded phase (default {DEFAULT_REQUESTS})")
+    consensus.add_argument("--clients", type=int, default=DEFAULT_CLIENTS,
+                           help=f"concurrent clients, loaded phase (default {DEFAULT_CLIENTS})")
+    consensus.add_argument("--batch-max", type=int, default=DEFAULT_BATCH_MAX,
+                           help=f"most requests in one batch (default {DEFAULT_BATCH_MAX})")
+    consensus.add_argument("--low-load-requests", type=int, default=None,
+                           help=f"sequential requests in the low-load phase "
+                                f"(default min(requests, {LOW_LOAD_REQUESTS}))")
+    consensus.add_argument("--verifier", choices=("processes", "threads"), default="processes",
+                           help="where signatures are verified: worker processes (default) "
+                                "or the CPU verifier's thread pool")
+    consensus.add_argument("--workers", type=int, default=None,
+                           help="verification processes or threads (default: one per CPU)")
+    consensus.add_argument("--lockstep", action="store_true",
+                           help="step every node's batch in node order each sweep "
+                                "(reproducible; default: pipelined)")
+    consensus.add_argument("--json", action="store_true", help="print one JSON object")
+    consensus.set_defaults(run=_run_consensus)
+    parser.set_defaults(run=_run_missing_target)
+
+
+def _run_missing_target(args: argparse.Namespace) -> int:
+    raise CliError("name a benchmark: `bitcraps bench consensus --replicas 4 --json`")
+
+
+def _run_consensus(args: argparse.Namespace) -> int:
+    if args.replicas < 1 or args.replicas > 64:
+        raise CliError("--replicas must be between 1 and 64")
+    if args.requests < 1 or args.clients < 1:
+        raise CliError("--requests and --clients must be at least 1")
+    if not 1 <= args.batch_max <= 4096:
+        raise CliError("--batch-max must be between 1 and 4096")
+    if args.workers is not None and args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    low_load = args.low_load_requests
+    if low_load is None:
+        low_load = min(args.requests, LOW_LOAD_REQUESTS)
+    result = bench_consensus(args.replicas, args.requests, args.clients, args.batch_max,
+                             low_load, verifier=args.verifier, workers=args.workers,
+                             pipelined=not args.lockstep)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_human(result)
+    return 0
+
+
+def bench_consensus(replicas: int, requests: int, clients: int, batch_max: int,
+                    low_load_requests: int, *, verifier: str = "processes",
+                    workers: int | None = None, pipelined: bool = True) -> dict[str, Any]:
+    clients = min(clients, requests)
+    verify = _make_verifier(verifier, workers)
+    try:
+        loaded = _loaded_phase(replicas, requests, clients, batch_max, verify, pipelined)
+        low = _low_load_phase(replicas, low_load_requests, batch_max, verify, pipelined)
+    finally:
+        verify.close()
+    return {
+        "committed_per_s": loaded["committed_per_s"],
+        "latency_ms": low["latency_ms"],
+        "requests": loaded["requests"],
+        "replicas": replicas,
+        "clients": clients,
+        "batch_max": batch_max,
+        "loaded_latency_ms": loaded["latency_ms"],
+        "low_load_latency_ms": low["latency_ms"],
+        "low_load_requests": low["requests"],
+        "low_load_committed_per_s": low["committed_per_s"],
+        "mean_batch_requests": loaded["mean_batch_requests"],
+        "signatures_verified_per_request": loaded["signatures_verified_per_request"],
+        "cpu_ms_per_request": loaded["cpu_ms_per_request"],
+        "verifier": verifier,
+        "verify_workers": verify.threads,
+        "pipelined": pipelined,
+        "cpus": os.cpu_count(),
+        "digests_equal": loaded["digests_equal"] and low["digests_equal"],
+    }
+
+
+def _make_verifier(kind: str, workers: int | None) -> BatchVerifierWithSubmit:
+    if kind == "threads":
+        from bitcraps.accel._ed25519_cpu import CpuBatchVerifier
+
+        return CpuBatchVerifier(workers)
+    from bitcraps.accel._ed25519_procs import ProcessBatchVerifier
+
+    return ProcessBatchVerifier(workers)
+
+
+def _loaded_phase(replicas: int, requests: int, clients: int, batch_max: int,
+                  verifier: BatchVerifierWithSubmit, pipelined: bool) -> dict[str, Any]:
+    cluster = LocalCluster(replicas, clients, verifier=verifier, clock=time.perf_counter,
+                           pipelined=pipelined, batch_max_requests=batch_max)
+    operations = [_op([b"add", b"counter-%d" % i, 1]) for i in range(clients)]
+    issued = done = 0
+    ticks_at_progress = 0
+    cpu_before = _cpu_seconds(verifier)
+    started = time.perf_counter()
+    while done < requests:
+        for node in cluster.clients:
+            if issued < requests and not node.client.busy:
+                cluster.submit(node.index, operations[node.index])
+                issued += 1
+        if not cluster.sweep():
+            if cluster.now_ticks - ticks_at_progress > MAX_TICKS_WITHOUT_PROGRESS:
+                raise RuntimeError("the table stopped committing requests")
+            cluster.tick()
+        finished = sum(len(node.completed) for node in cluster.clients)
+        if finished != done:
+            done = finished
+            ticks_at_progress = cluster.now_ticks
+    elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(verifier) - cpu_before
+    cluster.settle()
+    latencies = [s for node in cluster.clients for s in node.latencies_s]
+    batches = max(node.live().statistics()["batches_executed"] for node in cluster.replicas)
+    return {
+        "committed_per_s": round(requests / elapsed, 1),
+        "requests": requests,
+        "latency_ms": _percentiles(latencies),
+        "mean_batch_requests": round(requests / max(1, batches), 1),
+        "signatures_verified_per_request": round(cluster.signatures_verified / requests, 2),
+        "cpu_ms_per_request": round(cpu / requests * 1000, 3),
+        "digests_equal": len(set(cluster.state_digests().values())) == 1,
+    }
+
+
+def _low_load_phase(replicas: int, requests: int, batch_max: int,
+                    verifier: BatchVerifierWithSubmit, pipelined: bool) -> dict[str, Any]:
+    cluster = LocalCluster(replicas, 1, verifier=verifier, clock=time.perf_counter,
+                           pipelined=pipelined, batch_max_requests=batch_max)
+    client = cluster.clients[0].client
+    operation = _op([b"add", b"counter", 1])
+    started = time.perf_counter()
+    for _ in range(requests):
+        cluster.submit(0, operation)
+        if not cluster.run_until(lambda: not client.busy, MAX_TICKS_WITHOUT_PROGRESS):
+            raise RuntimeError("the table stopped committing requests")
+    elapsed = time.perf_counter() - started
+    cluster.settle()
+    return {
+        "committed_per_s": round(requests / max(elapsed, 1e-9), 1),
+        "requests": requests,
+        "latency_ms": _percentiles(cluster.clients[0].latencies_s),
+        "digests_equal": len(set(cluster.state_digests().values())) == 1,
+    }
+
+
+def _cpu_seconds(verifier: BatchVerifierWithSubmit) -> float:
+    """CPU time of this process (all its threads) and of the verifier's worker processes."""
+    total = time.process_time()
+    ticks_per_s = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for pid in getattr(verifier, "pids", []):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks_per_s
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _percentiles(samples_s: list[float]) -> dict[str, float]:
+    if not samples_s:
+        return {"p50": 0.0, "p99": 0.0}
+    ordered = sorted(samples_s)
+
+    def at(fraction: float) -> float:
+        index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
+        return round(ordered[index] * 1000, 3)
+
+    return {"p50": at(0.50), "p99": at(0.99)}
+
+
+def _print_human(result: dict[str, Any]) -> None:
+    print(f"consensus bench: {result['replicas']} replicas, {result['clients']} clients, "
+          f"batches of up to {result['batch_max']}, signatures verified by "
+          f"{result['verify_workers']} {result['verifier']}")
+    print(f"  loaded:   {result['committed_per_s']:.0f} committed requests/s over "
+          f"{result['requests']} requests (mean batch {result['mean_batch_requests']}), "
+          f"latency p50 {result['loaded_latency_ms']['p50']} ms, "
+          f"p99 {result['loaded_latency_ms']['p99']} ms, "
+          f"{result['cpu_ms_per_request']} CPU ms per request")
+    print(f"  low load: latency p50 {result['latency_ms']['p50']} ms, "
+          f"p99 {result['latency_ms']['p99']} ms over {result['low_load_requests']} "
+          f"sequential requests")
+    print(f"  replicas' state digests equal: {result['digests_equal']}")
+
+
+def _op(items: list[Any]) -> bytes:
+    """A key-value operation, msgpack-encoded as the application expects."""
+    encoded: bytes = msgpack.packb(items, use_bin_type=True)
+    return encoded
