@@ -1,0 +1,90 @@
+"""`bitcraps bench consensus` prints its contracted JSON; `bitcraps demo` ends with equal digests.
+
+Speed is never asserted here: the bench runs small and only its output's shape is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from bitcraps.node import cli
+
+SMALL_BENCH = ["bench", "consensus", "--replicas", "4", "--requests", "60", "--clients", "8",
+               "--low-load-requests", "10", "--json"]
+
+
+def _bench_json(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+    assert cli.main([*SMALL_BENCH, *extra]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, out
+    result = json.loads(lines[0])
+    assert isinstance(result, dict)
+    return result
+
+
+def _check_contract(result: dict[str, object], requests: int) -> None:
+    assert isinstance(result["committed_per_s"], float) and result["committed_per_s"] > 0
+    assert result["requests"] == requests
+    for name in ("latency_ms", "loaded_latency_ms"):
+        latency = result[name]
+        assert isinstance(latency, dict) and set(latency) == {"p50", "p99"}
+        assert all(isinstance(v, float) and v > 0 for v in latency.values())
+        assert latency["p50"] <= latency["p99"]
+    assert result["replicas"] == 4
+    assert result["digests_equal"] is True
+
+
+def test_bench_prints_the_contracted_json(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _bench_json(capsys)
+    _check_contract(result, 60)
+    assert result["verifier"] == "processes"
+    assert result["clients"] == 8
+    # every request verified at each of 4 replicas, and f+1 = 2 replies at its client
+    assert result["signatures_verified_per_request"] >= 6
+
+
+def test_bench_with_the_thread_pool_in_lockstep(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _bench_json(capsys, "--verifier", "threads", "--workers", "2", "--lockstep",
+                         "--batch-max", "4")
+    _check_contract(result, 60)
+    assert result["verifier"] == "threads" and result["pipelined"] is False
+    assert result["batch_max"] == 4 and result["mean_batch_requests"] <= 4
+
+
+def test_bench_human_output(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [a for a in SMALL_BENCH if a != "--json"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "committed requests/s" in out and "state digests equal: True" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["bench"], ["bench", "consensus", "--requests", "0"], ["bench", "consensus", "--batch-max",
+                                                             "0"]],
+)
+def test_bench_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.startswith("bitcraps: error: ")
+
+
+def test_demo_survives_the_primary_crash_and_ends_with_equal_digests(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert 20 <= len(lines) <= 60
+    assert "checkpoint at seq 4 stable" in out
+    assert "replica 1: installed view 1, primary is replica 1" in out
+    assert re.search(r"seq +\d+ view 1: committed", out)
+    assert "replica 0: state transfer from checkpoint" in out
+    digests = re.findall(r"replica (\d): view 1, executed through seq (\d+), state digest (\w+)",
+                         out)
+    assert [d[0] for d in digests] == ["0", "1", "2", "3"]
+    assert len({d[1] for d in digests}) == 1 and len({d[2] for d in digests}) == 1
+    assert lines[-1] == "All replicas hold the same state."
