@@ -158,7 +158,8 @@ def encode_record(record: Record) -> bytes:
 def decode_record(data: bytes) -> Record:
     """Storage bytes back to a record; DecodeError if the bytes are damaged."""
     obj = unpack(data)
-    if type(obj) is not list or len(obj) != 2 or obj[0] not in _RECORD_TYPES:
+    if type(obj) is not list or len(obj) != 2 or type(obj[0]) is not int \
+            or obj[0] not in _RECORD_TYPES:
         raise DecodeError("not a persisted record")
     record: Record = _RECORD_TYPES[obj[0]].from_list(obj[1])
     return record
