@@ -73,6 +73,8 @@ class Client:
         reply = envelope.message
         if type(reply) is not Reply:
             raise RemoteProtocolError("clients only take replies")
+        if envelope.table_id != self.config.table_id:
+            raise RemoteProtocolError("reply for another table")
         replica = self.config.index_of(envelope.sender)
         if replica is None or reply.client != self.signer.public_key:
             raise RemoteProtocolError("reply from a non-replica or for another client")
