@@ -1,0 +1,204 @@
+"""The sans-I/O client: one request at a time, retransmission, f+1 matching replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bitcraps.accel._ed25519_cpu import Ed25519Signer, verify_one
+from bitcraps.consensus import (
+    Client,
+    Completed,
+    Envelope,
+    LocalProtocolError,
+    Message,
+    Prepare,
+    ReplicaConfig,
+    Reply,
+    Request,
+    signing_bytes,
+    verify_envelope,
+)
+
+TABLE = b"client-table-001"
+OTHER_TABLE = b"client-table-002"
+
+
+def make(n: int = 4, **kwargs: Any) -> tuple[Client, list[Ed25519Signer], ReplicaConfig]:
+    replicas = [Ed25519Signer(bytes([i + 1]) * 32) for i in range(n)]
+    config = ReplicaConfig(TABLE, tuple(r.public_key for r in replicas))
+    client = Client(config, Ed25519Signer(b"\xcc" * 32), **kwargs)
+    return client, replicas, config
+
+
+def signed(by: Ed25519Signer, message: Message, table: bytes = TABLE) -> Envelope[Any]:
+    return Envelope(table, by.public_key, message,
+                    by.sign(signing_bytes(table, by.public_key, message)))
+
+
+def reply(by: Ed25519Signer, client: Client, timestamp: int, result: bytes, *,
+          view: int = 0, table: bytes = TABLE) -> Envelope[Reply]:
+    return signed(by, Reply(view, client.signer.public_key, timestamp, result), table)
+
+
+def test_submit_signs_one_request_for_every_replica() -> None:
+    client, replicas, config = make()
+    assert not client.busy
+    envelope = client.submit(b"op")
+    assert client.busy
+    assert type(envelope.message) is Request and envelope.message.operation == b"op"
+    assert envelope.message.timestamp == 1 and envelope.table_id == TABLE
+    assert envelope.sender == client.signer.public_key
+    assert verify_one(envelope.sender, envelope.signing_bytes, envelope.signature)
+    assert verify_envelope(envelope, lambda checks: [verify_one(*c) for c in checks])
+    (send,) = client.take_sends()
+    assert send.envelope == envelope and send.recipients == config.replicas
+    assert client.take_sends() == []
+
+
+def test_a_second_outstanding_request_is_refused() -> None:
+    client, replicas, _ = make()
+    first = client.submit(b"one")
+    with pytest.raises(LocalProtocolError):
+        client.submit(b"two")
+    assert len(client.take_sends()) == 1  # the refused request was never queued
+    for r in replicas[:2]:
+        client.step(reply(r, client, first.message.timestamp, b"ok"))
+    assert not client.busy
+    second = client.submit(b"two")
+    assert second.message.timestamp == first.message.timestamp + 1
+
+
+@pytest.mark.parametrize("n", [4, 7])
+def test_accepts_only_on_f_plus_one_matching_replies_from_distinct_replicas(n: int) -> None:
+    client, replicas, config = make(n)
+    f = config.f
+    request = client.submit(b"op")
+    ts = request.message.timestamp
+    # f replies (the most a Byzantine coalition has) do not convince the client...
+    for r in replicas[:f]:
+        client.step(reply(r, client, ts, b"lie"))
+    # ...nor do repeats of one replica's reply, or f honest replies with another result.
+    for _ in range(3):
+        client.step(reply(replicas[0], client, ts, b"lie"))
+    for r in replicas[f:2 * f]:
+        client.step(reply(r, client, ts, b"truth"))
+    assert client.busy and client.take_completed() == []
+    # One more matching reply from a distinct replica makes f+1: at least one is honest.
+    client.step(reply(replicas[2 * f], client, ts, b"truth"))
+    assert not client.busy
+    assert client.take_completed() == [Completed(ts, b"truth", 0)]
+    # Late replies change nothing.
+    for r in replicas:
+        client.step(reply(r, client, ts, b"truth"))
+    assert client.take_completed() == []
+    assert client.rejected_replies == 0
+
+
+def test_matching_replies_may_come_from_different_views() -> None:
+    client, replicas, _ = make()
+    ts = client.submit(b"op").message.timestamp
+    client.step(reply(replicas[0], client, ts, b"r", view=0))
+    client.step(reply(replicas[1], client, ts, b"r", view=1))
+    assert client.take_completed() == [Completed(ts, b"r", 0)]
+
+
+def test_ignores_replies_for_other_timestamps() -> None:
+    client, replicas, _ = make()
+    ts = client.submit(b"op").message.timestamp
+    for r in replicas:
+        client.step(reply(r, client, ts + 1, b"r"))
+        client.step(reply(r, client, ts - 1, b"r"))
+    assert client.busy and client.take_completed() == []
+    assert client.rejected_replies == 0  # stale replies are normal, not misbehaviour
+    # Replies when nothing is outstanding are ignored too.
+    for r in replicas[:2]:
+        client.step(reply(r, client, ts, b"r"))
+    assert client.take_completed() == [Completed(ts, b"r", 0)]
+    for r in replicas:
+        client.step(reply(r, client, ts, b"r"))
+    assert client.take_completed() == []
+
+
+def test_rejects_replies_for_other_clients_from_non_replicas_and_non_replies() -> None:
+    client, replicas, _ = make()
+    ts = client.submit(b"op").message.timestamp
+    outsiders = [Ed25519Signer(bytes([200 + i]) * 32) for i in range(3)]
+    for outsider in outsiders:
+        client.step(reply(outsider, client, ts, b"forged result"))
+    other_client = Ed25519Signer(b"\xdd" * 32).public_key
+    for r in replicas:
+        client.step(signed(r, Reply(0, other_client, ts, b"theirs")))
+    client.step(signed(replicas[0], Prepare(0, 1, b"d" * 32)))
+    client.step(signed(replicas[0], Request(ts, b"op")))
+    assert client.busy and client.take_completed() == []
+    assert client.rejected_replies == 3 + len(replicas) + 2
+    # The genuine replies still complete the request.
+    for r in replicas[:2]:
+        client.step(reply(r, client, ts, b"ok"))
+    assert client.take_completed() == [Completed(ts, b"ok", 0)]
+
+
+def test_rejects_replies_signed_for_another_table() -> None:
+    """The same replica keys may serve several tables; their replies are not interchangeable."""
+    client, replicas, _ = make()
+    ts = client.submit(b"op").message.timestamp
+    for r in replicas:
+        client.step(reply(r, client, ts, b"other table's result", table=OTHER_TABLE))
+    assert client.busy and client.take_completed() == []
+    assert client.rejected_replies == len(replicas)
+    for r in replicas[:2]:
+        client.step(reply(r, client, ts, b"ok"))
+    assert client.take_completed() == [Completed(ts, b"ok", 0)]
+
+
+def test_retransmits_after_its_timeout() -> None:
+    client, replicas, config = make(retransmit_timeout_ticks=5)
+    request = client.submit(b"op")
+    assert len(client.take_sends()) == 1
+    for _ in range(4):
+        client.tick()
+    assert client.take_sends() == [] and client.retransmissions == 0
+    client.tick()
+    (again,) = client.take_sends()
+    assert again.envelope == request and again.recipients == config.replicas
+    assert client.retransmissions == 1
+    for _ in range(4):
+        client.tick()
+    assert client.take_sends() == []
+    client.tick()
+    assert len(client.take_sends()) == 1 and client.retransmissions == 2
+    # The reply ends the retransmissions; latency counts ticks since the first send.
+    for r in replicas[:2]:
+        client.step(reply(r, client, request.message.timestamp, b"ok"))
+    assert client.take_completed() == [Completed(request.message.timestamp, b"ok", 10)]
+    for _ in range(20):
+        client.tick()
+    assert client.take_sends() == [] and client.retransmissions == 2
+
+
+def test_first_timestamp_and_monotonic_timestamps() -> None:
+    client, replicas, _ = make(first_timestamp=1000)
+    stamps = []
+    for _ in range(3):
+        ts = client.submit(b"op").message.timestamp
+        stamps.append(ts)
+        for r in replicas[:2]:
+            client.step(reply(r, client, ts, b"ok"))
+    assert stamps == [1000, 1001, 1002]
+    assert [c.timestamp for c in client.take_completed()] == stamps
+
+
+def test_votes_do_not_carry_over_between_requests() -> None:
+    client, replicas, _ = make()
+    first = client.submit(b"a").message.timestamp
+    client.step(reply(replicas[0], client, first, b"x"))
+    client.step(reply(replicas[1], client, first, b"x"))
+    second = client.submit(b"b").message.timestamp
+    client.step(reply(replicas[0], client, second, b"x"))
+    assert client.busy  # one vote for the new timestamp is not f+1
+    client.step(reply(replicas[0], client, first, b"x"))
+    assert client.busy
+    client.step(reply(replicas[3], client, second, b"x"))
+    assert [c.timestamp for c in client.take_completed()] == [first, second]
