@@ -26,6 +26,7 @@ from bitcraps.consensus import (
     CheckpointStable,
     Client,
     Commit,
+    CommitCertificate,
     Completed,
     DecodeError,
     DurableLog,
@@ -47,6 +48,7 @@ from bitcraps.consensus import (
     ReplicaConfig,
     Reply,
     Request,
+    StateReply,
     StateTransferred,
     ViewChange,
     ViewChanged,
@@ -1087,3 +1089,73 @@ def test_a_full_pending_queue_drops_and_counts() -> None:
     assert stats["pending_requests"] == 2
     assert stats["requests_dropped"] == 1 and stats["messages_rejected"] == 1
 
+
+
+def test_a_lying_state_transfer_responder_is_caught() -> None:
+    cluster = Cluster(4, clients=1, checkpoint_interval_seqs=2, log_window_seqs=4)
+    isolated = cluster.nodes[3].signer.public_key
+    cut_off = True
+
+    def isolate(source: bytes, dest: bytes, envelope: Envelope[Any]) -> bool:
+        injected = source == b""
+        return cut_off and isolated in (source, dest) and not injected
+
+    cluster.drop = isolate
+    for i in range(5):
+        cluster.submit(0, put(b"k%d" % i, b"v"))
+        cluster.run()
+    lagging = cluster.nodes[3]
+    assert lagging.replica.last_executed_seq == 0
+    liar = cluster.nodes[1].signer
+    honest_proof = tuple(e for node in cluster.nodes[:3] for e in node.sent
+                         if type(e.message) is Checkpoint and e.message.seq == 4)[:3]
+    assert len(honest_proof) == 3
+    fake = sign(cluster.clients[0].signer, Request(99, put(b"k0", b"stolen")))
+    fake_pp_view1 = sign(liar, PrePrepare(1, 1, (fake,)))
+    lies = [
+        # the honest proof for seq 4, with another state
+        StateReply(4, pack([[[b"k0", b"stolen"]], []]), honest_proof, (), None),
+        # a proof signed by the liar alone
+        StateReply(4, b"\x92\x90\x90", (sign(liar, Checkpoint(4, b"d" * 32)),), (), None),
+        # a batch "committed" with a pre-prepare from a replica that was not primary
+        StateReply(0, b"", (), (CommitCertificate(
+            sign(liar, PrePrepare(0, 1, (fake,))),
+            tuple(sign(cluster.nodes[i].signer, Commit(0, 1, batch_digest((fake,))))
+                  for i in (1, 2, 3))),), None),
+        # a batch "committed" by three commits from one replica (the liar, primary of view 1)
+        StateReply(0, b"", (), (CommitCertificate(
+            fake_pp_view1, (sign(liar, Commit(1, 1, batch_digest((fake,)))),) * 3),), None),
+    ]
+    digest = lagging.replica.state_digest()
+    for count, lie in enumerate(lies, start=1):
+        cluster.inject(3, sign(liar, lie))
+        cluster.run()
+        assert lagging.replica.statistics()["messages_rejected"] == count
+        assert lagging.replica.last_executed_seq == 0
+        assert lagging.replica.state_digest() == digest
+    reasons = [e.reason for e in lagging.events if isinstance(e, MessageRejected)]
+    assert len(reasons) == len(lagging.events) == len(lies)
+    for reason, expected in zip(reasons, ["snapshot does not match", "lacks a quorum",
+                                          "not from its primary", "bad commit signer"],
+                                strict=True):
+        assert expected in reason
+    cut_off = False
+    cluster.submit(0, put(b"k5", b"v"))
+    cluster.until(lambda: lagging.replica.last_executed_seq == 6)
+    assert lagging.app.get(b"k0") == b"v"
+    assert fake.wire not in {w for batch in cluster.order.values() for w in batch}
+    cluster.assert_converged()
+
+
+def test_a_request_repeated_inside_one_batch_executes_once() -> None:
+    cluster = Cluster(4, clients=1)
+    request = sign(cluster.clients[0].signer, Request(1, add(b"n", 5)))
+    batch = sign(cluster.nodes[0].signer, PrePrepare(0, 1, (request, request, request)))
+    for i in range(4):
+        cluster.inject(i, batch)
+    cluster.run()
+    for node in cluster.nodes:
+        assert node.replica.last_executed_seq == 1
+        assert node.app.executed == 1 and len(node.executed) == 1
+        assert int.from_bytes(node.app.get(b"n") or b"", "big", signed=True) == 5
+    cluster.assert_converged()
