@@ -17,6 +17,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import select
+import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 
@@ -25,25 +27,37 @@ from ._ed25519_cpu import MIN_CHUNK, SignatureCheck, verify_one
 __all__ = ["PendingVerdicts", "ProcessBatchVerifier"]
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, inherited_fds: list[int]) -> None:
     """A worker: batches of checks in, one byte per verdict out, until the pipe closes."""
+    for fd in inherited_fds:  # a forked worker holds the parent's ends: it would never see EOF
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     while True:
         try:
             data = conn.recv_bytes()
         except (EOFError, OSError):
+            return
+        if not data:
             return
         checks: list[SignatureCheck] = pickle.loads(data)
         conn.send_bytes(bytes(verify_one(pk, msg, sig) for pk, msg, sig in checks))
 
 
 class _Worker:
-    def __init__(self, context: multiprocessing.context.BaseContext) -> None:
+    def __init__(self, context: multiprocessing.context.BaseContext, forked: bool,
+                 others: list[_Worker]) -> None:
         parent, child = multiprocessing.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(child,), daemon=True,  # type: ignore[attr-defined]
-                                       name="ed25519-verify")
+        inherited = [parent.fileno(), *(w.conn.fileno() for w in others)] if forked else []
+        self.process = context.Process(  # type: ignore[attr-defined]
+            target=_serve, args=(child, inherited), daemon=True, name="ed25519-verify")
         self.process.start()
         child.close()
         self.conn = parent
+        # One poll object per worker: Connection.poll() builds a selector on every call.
+        self._poller = select.poll()
+        self._poller.register(parent.fileno(), select.POLLIN)
         self.sent = 0
         self.received = 0
         self.results: dict[int, bytes] = {}
@@ -58,11 +72,15 @@ class _Worker:
 
     def take_ready(self) -> None:
         """Read every verdict already back, so a worker never blocks on a full pipe."""
-        while self.received < self.sent and self.conn.poll(0):
+        while self.received < self.sent and self._poller.poll(0):
             self._read_one()
 
     def _read_one(self) -> None:
-        self.results[self.received] = self.conn.recv_bytes()
+        try:
+            self.results[self.received] = self.conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            code = self.process.exitcode
+            raise RuntimeError(f"a signature verification worker died (exit code {code})") from exc
         self.received += 1
 
     def ready(self, ticket: int) -> bool:
@@ -99,8 +117,13 @@ class ProcessBatchVerifier:
 
     def __init__(self, processes: int | None = None) -> None:
         self.threads = processes or max(1, os.cpu_count() or 1)
-        context = multiprocessing.get_context("spawn")
-        self._workers = [_Worker(context) for _ in range(self.threads)]
+        # Forking is fast and needs no importable __main__, but is only safe while this
+        # process has no other thread (one could hold a lock the child would inherit).
+        fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        self._workers: list[_Worker] = []
+        for _ in range(self.threads):
+            self._workers.append(_Worker(context, fork, self._workers))
 
     def __call__(self, checks: Sequence[SignatureCheck]) -> list[bool]:
         return self.submit(checks).result()
@@ -127,6 +150,10 @@ class ProcessBatchVerifier:
 
     def close(self) -> None:
         for worker in self._workers:
+            try:
+                worker.conn.send_bytes(b"")  # the end-of-work message
+            except OSError:
+                pass
             worker.conn.close()
         for worker in self._workers:
             worker.process.join(timeout=5)
