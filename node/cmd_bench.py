@@ -24,6 +24,7 @@ import json
 import math
 import os
 import time
+from collections import deque
 from typing import Any
 
 import msgpack
@@ -143,22 +144,23 @@ def _loaded_phase(replicas: int, requests: int, clients: int, batch_max: int,
     cluster = LocalCluster(replicas, clients, verifier=verifier, clock=time.perf_counter,
                            pipelined=pipelined, batch_max_requests=batch_max)
     operations = [_op([b"add", b"counter-%d" % i, 1]) for i in range(clients)]
+    idle: deque[int] = deque(range(clients))
+    cluster.completion_hooks.append(lambda node: idle.append(node.index))
     issued = done = 0
     ticks_at_progress = 0
     cpu_before = _cpu_seconds(verifier)
     started = time.perf_counter()
     while done < requests:
-        for node in cluster.clients:
-            if issued < requests and not node.client.busy:
-                cluster.submit(node.index, operations[node.index])
-                issued += 1
+        while idle and issued < requests:
+            client = idle.popleft()
+            cluster.submit(client, operations[client])
+            issued += 1
         if not cluster.sweep():
             if cluster.now_ticks - ticks_at_progress > MAX_TICKS_WITHOUT_PROGRESS:
                 raise RuntimeError("the table stopped committing requests")
             cluster.tick()
-        finished = sum(len(node.completed) for node in cluster.clients)
-        if finished != done:
-            done = finished
+        if cluster.completed != done:
+            done = cluster.completed
             ticks_at_progress = cluster.now_ticks
     elapsed = time.perf_counter() - started
     cpu = _cpu_seconds(verifier) - cpu_before
