@@ -80,6 +80,13 @@ def _evict_excess_votes(r: ReplicaState, sender: int) -> None:
             voters.pop(sender, None)
 
 
+def adopt_proof(r: ReplicaState, seq: int, digest: bytes,
+                proof: tuple[Envelope[Checkpoint], ...]) -> None:
+    """A checked proof that a quorum holds `digest` at `seq`, learned from another message."""
+    if seq > r.stable_seq:
+        _quorum_reached(r, seq, digest, proof)
+
+
 def _quorum_reached(r: ReplicaState, seq: int, digest: bytes,
                     proof: tuple[Envelope[Checkpoint], ...]) -> None:
     own = r.own_checkpoints.get(seq)

@@ -115,6 +115,7 @@ class ReplicaState:
         self.pending_by_client: dict[bytes, set[int]] = {}
         self.forwarded: set[RequestKey] = set()
         self.request_timer_start: int | None = None
+        self.lag_deferred_tick: int | None = None
 
         genesis = self.state_snapshot()
         self.stable_seq = 0

@@ -22,19 +22,38 @@ def timeout_ticks(r: ReplicaState) -> int:
 def on_tick(r: ReplicaState) -> None:
     if r.changing:
         if r.now_ticks >= r.view_change_deadline:
-            start_view_change(r, r.view + 1)
+            _view_change_timeout(r)
         return
     if r.request_timer_start is None or r.is_primary():
         return
     age = r.now_ticks - r.request_timer_start
     if age >= timeout_ticks(r):
-        if _state_transfer.lagging(r):
+        # Lag may be a gap no replica can fill (a batch that never committed anywhere, with
+        # later ones committed): fetch state once per stall, then blame the primary.
+        if _state_transfer.lagging(r) and r.lag_deferred_tick != r.request_timer_start:
             _state_transfer.request_state(r)
-            r.request_timer_start = r.now_ticks
+            r.request_timer_start = r.lag_deferred_tick = r.now_ticks
         else:
             start_view_change(r, r.view + 1)
     elif age >= timeout_ticks(r) // 2:
         _forward_pending(r)
+
+
+def _view_change_timeout(r: ReplicaState) -> None:
+    """Move on to the next view only once a quorum asked for this one (or a later one).
+
+    Castro and Liskov run the timer for view v only after 2f+1 VIEW-CHANGEs for v arrived.
+    A replica that asked alone waits in v, re-sending its VIEW-CHANGE (it may have been
+    lost), instead of running ahead through views the others never reach in step with it.
+    """
+    supporters = {s for v, votes in r.view_changes.items() if v >= r.view for s in votes}
+    if len(supporters) >= r.config.quorum:
+        start_view_change(r, r.view + 1)
+        return
+    own = r.view_changes.get(r.view, {}).get(r.me)
+    if own is not None:
+        r.broadcast(own)
+    r.view_change_deadline = r.now_ticks + timeout_ticks(r)
 
 
 def _forward_pending(r: ReplicaState) -> None:
@@ -199,11 +218,14 @@ def install_new_view(r: ReplicaState, envelope: Envelope[NewView]) -> None:
     r.request_timer_start = r.now_ticks if r.pending else None
     r.stats.views_installed += 1
     r.event(ViewChanged(new_view.view, r.primary_of(new_view.view)))
-    _catch_up_to_new_view_checkpoint(r, new_view)
     last_seq = max((pp.message.seq for pp in new_view.pre_prepares), default=0)
     if r.is_primary():
-        r.next_seq = max(r.next_seq, r.last_executed, last_seq, _min_seq(new_view))
+        # Number on from the NEW-VIEW, as Castro and Liskov do, not from a counter left over
+        # from an older view: seqs we proposed then but the NEW-VIEW does not carry would be
+        # holes that never fill, and nothing after them could ever execute.
+        r.next_seq = max(r.last_executed, last_seq, _min_seq(new_view))
         r.unproposed = {key: r.now_ticks for key in r.pending}
+    _catch_up_to_new_view_checkpoint(r, new_view)  # may cut batches: after the numbering
     for pre_prepare in new_view.pre_prepares:
         if r.in_window(pre_prepare.message.seq):
             _normal_case.accept_pre_prepare(r, pre_prepare)
@@ -217,14 +239,16 @@ def _min_seq(new_view: NewView) -> int:
 
 def _catch_up_to_new_view_checkpoint(r: ReplicaState, new_view: NewView) -> None:
     min_seq = _min_seq(new_view)
-    if min_seq <= r.last_executed:
+    if min_seq <= r.stable_seq:
         return
     for view_change in new_view.view_changes:
         message = view_change.message
         if message.stable_seq == min_seq:
             digest = _checkpoint.check_proof(r.config, min_seq, message.checkpoint_proof)
             if digest is not None:
-                _state_transfer.note_target(r, min_seq, digest, message.checkpoint_proof)
+                # Behind it: fetch it. Past it with our own checkpoint there (whose quorum of
+                # CHECKPOINTs we missed): it is stable for us too, and the window moves on.
+                _checkpoint.adopt_proof(r, min_seq, digest, message.checkpoint_proof)
             return
 
 
