@@ -43,6 +43,9 @@ def recover(r: ReplicaState, records: Iterable[Record]) -> None:
     r.next_seq = max(r.next_seq, r.last_executed)
     r.gap_since = r.now_ticks
     r.fetch_deadline = None
+    # The group may have moved on while we were down and gone quiet since: nothing would
+    # ever show us the gap, so ask on the first tick; replicas that are ahead answer.
+    r.fetch_on_tick = True
     if r.changing:
         own = r.view_changes.get(r.view, {}).get(r.me)
         if own is not None:

@@ -139,6 +139,7 @@ class ReplicaState:
         self.fetch_target: tuple[int, bytes, tuple[Envelope[Checkpoint], ...]] | None = None
         self.fetch_deadline: int | None = None
         self.gap_since: int | None = None
+        self.fetch_on_tick = False
         self.served_ticks: dict[int, int] = {}
 
         self.silent = False

@@ -40,29 +40,50 @@ def lagging(r: ReplicaState) -> bool:
     following = r.log.get(r.last_executed + 1)
     if following is not None and following.certificate is not None:
         return False
-    ahead = sum(1 for seq in r.ahead_seqs.values() if seq > r.last_executed + 1)
+    # A replica changing view alone takes no part in the next seq: f+1 others working on it
+    # (in a view it is not in) will have executed it, and only state transfer brings it here.
+    nearest = r.last_executed + (0 if r.changing else 1)
+    ahead = sum(1 for seq in r.ahead_seqs.values() if seq > nearest)
     if ahead >= r.config.weak_quorum:
         return True
-    quorum = r.config.quorum
+    quorum, weak = r.config.quorum, r.config.weak_quorum
     for seq, slot in r.log.items():
-        if seq > r.last_executed and any(len(v) >= quorum for v in slot.commits.values()):
+        if seq <= r.last_executed:
+            continue
+        # f+1 commits mean an honest replica prepared the batch; if its pre-prepare never
+        # reached us, we cannot commit it ourselves and only state transfer brings it.
+        needed = weak if slot.pre_prepare is None else quorum
+        if any(len(v) >= needed for v in slot.commits.values()):
             return True
     return False
 
 
 def on_tick(r: ReplicaState) -> None:
+    if r.fetch_on_tick:
+        r.fetch_on_tick = False
+        request_state(r)
     if r.fetch_target is not None and r.fetch_target[0] <= r.last_executed:
         r.fetch_target = None
     if r.fetch_target is not None:
         request_state(r)
         return
-    if not lagging(r):
+    if not (lagging(r) or _stalled(r)):
         r.gap_since = None
     elif r.gap_since is None:
         r.gap_since = r.now_ticks
     elif r.now_ticks - r.gap_since >= r.config.fetch_timeout_ticks:
         r.gap_since = r.now_ticks
         request_state(r)
+
+
+def _stalled(r: ReplicaState) -> bool:
+    """A batch after our last executed one is in our log and nothing executes.
+
+    Others may have executed it without us (a partition cut us off half-way) and then gone
+    quiet, so no message will ever show us the gap: ask, after the fetch timeout.
+    """
+    return any(seq > r.last_executed and slot.pre_prepare is not None
+               for seq, slot in r.log.items())
 
 
 def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int) -> None:
