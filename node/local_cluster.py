@@ -186,6 +186,7 @@ class ClientNode(_Endpoint):
         self.latencies_s: list[float] = []
         self.submitted_at: float | None = None
         self.outstanding_timestamp: int | None = None
+        self.votes: dict[bytes, int] = {}  # verified replies stepped, per result
         self.ignored = 0
 
 
@@ -240,6 +241,7 @@ class LocalCluster:
     def submit(self, client: int, operation: bytes) -> None:
         node = self.clients[client]
         node.outstanding_timestamp = node.client.submit(operation).message.timestamp
+        node.votes = {}
         if self.clock is not None:
             node.submitted_at = self.clock()
         self._send_all(node.public_key, node.client.take_sends())
@@ -401,12 +403,14 @@ class LocalCluster:
 
     def _useful_replies(self, node: ClientNode, decoded: list[tuple[bytes, Envelope[Any]]],
                         deferred: list[bytes]) -> list[tuple[bytes, Envelope[Any]]]:
-        """The replies worth verifying now: f+1 that agree, for the outstanding request.
+        """The replies worth verifying now: enough that agree, for the outstanding request.
 
         A reply for a request that is no longer outstanding changes nothing in `Client`,
-        so it is dropped unverified (and never stepped). Of the rest, one agreeing group of
-        f+1 is verified now and the others wait for the next sweep: by then the request
-        has usually completed and they are dropped; if not, they are verified then.
+        so it is dropped unverified (and never stepped). Of the rest, only as many as could
+        complete the request are verified now: the group of equal results closest to f+1
+        verified votes, less the votes it already has. The others wait for the next sweep:
+        by then the request has usually completed and they are dropped; if not, they are
+        verified then.
         """
         outstanding = node.outstanding_timestamp if node.client.busy else None
         groups: dict[bytes, list[tuple[bytes, Envelope[Any]]]] = {}
@@ -421,12 +425,13 @@ class LocalCluster:
                 node.ignored += 1
         if not groups:
             return others
-        best = max(groups.values(), key=len)
-        quorum = self.config.weak_quorum
-        for group in groups.values():
-            rest = group[quorum:] if group is best else group
+        votes = node.votes
+        best = max(groups, key=lambda result: votes.get(result, 0) + len(groups[result]))
+        wanted = max(1, self.config.weak_quorum - votes.get(best, 0))
+        for result, group in groups.items():
+            rest = group[wanted:] if result == best else group
             deferred.extend(frame for frame, _ in rest)
-        return others + best[:quorum]
+        return others + groups[best][:wanted]
 
     def _submit(self, batches: list[_Verifying]) -> None:
         """Start one verifier call for the unseen signatures of one or more nodes."""
@@ -482,6 +487,9 @@ class LocalCluster:
 
     def _step_client(self, node: ClientNode, envelope: Envelope[Any]) -> None:
         client = node.client
+        reply = envelope.message
+        if type(reply) is Reply and reply.timestamp == node.outstanding_timestamp:
+            node.votes[reply.result] = node.votes.get(reply.result, 0) + 1
         client.step(envelope)
         if client.busy:
             return
