@@ -1,0 +1,29 @@
+"""bitcraps.consensus.sim: the deterministic simulator.
+
+All replicas of a scenario in one process, in virtual time, driven by one seed: a network
+that delays, drops, duplicates, reorders and partitions; crashes that keep only what was
+persisted; Byzantine replicas (silent, equivocating primary, wrong digests, stale replays,
+Twins) and a Byzantine client. Every run checks agreement, validity, exactly-once,
+convergence, liveness once faults stop, and bounded logs. Crypto is injected: pass a signer
+factory (`make_signer(seed32) -> Signer`) and a batch verifier, the real Ed25519 ones.
+
+    result = run_scenario(seed, 4, "all", make_signer, verify_batch)
+    summary = run_many(range(200), 4, "all", make_signer, verify_batch)
+"""
+
+from .._crypto import SignatureCheck
+from ._byzantine import REPLICA_BEHAVIOURS
+from ._invariants import InvariantChecker, Liveness, buffer_bound, log_bound
+from ._network import LinkFaults, Network, Partition
+from ._rng import Rng
+from ._runner import ScenarioResult, Simulation, run_many, run_scenario, summarize
+from ._scenario import FAULT_KINDS, NETWORK_FAULTS, Scenario, make_scenario, parse_faults
+from ._shell import CachingVerifier, Shell
+
+__all__ = [
+    "FAULT_KINDS", "NETWORK_FAULTS", "REPLICA_BEHAVIOURS",
+    "CachingVerifier", "InvariantChecker", "LinkFaults", "Liveness", "Network", "Partition",
+    "Rng", "Scenario", "ScenarioResult", "Shell", "SignatureCheck", "Simulation",
+    "buffer_bound", "log_bound", "make_scenario", "parse_faults", "run_many", "run_scenario",
+    "summarize",
+]
