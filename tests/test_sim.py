@@ -64,7 +64,13 @@ def test_seven_replicas_all_faults() -> None:
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 def test_each_fault_kind(kind: str) -> None:
-    assert_all_pass(range(100, 104), 4, kind)
+    summary = assert_all_pass(range(100, 104), 4, kind)
+    totals = summary["totals"]
+    assert isinstance(totals, dict)
+    if kind in ("equivocate", "wrong_digest"):
+        assert totals["forged_by_replicas"] > 0
+    if kind == "byzantine_client":
+        assert totals["attacks_by_client"] > 0
 
 
 def test_many_faults_at_once_with_two_faulty_replicas() -> None:

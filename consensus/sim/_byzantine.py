@@ -43,6 +43,7 @@ class Context:
     config: ReplicaConfig
     rng: Rng
     now_ticks: int = 0
+    forged: int = 0
 
     @property
     def me(self) -> bytes:
@@ -50,6 +51,7 @@ class Context:
 
     def forge(self, message: Message) -> Envelope[Any]:
         """Sign `message` with the faulty replica's own key."""
+        self.forged += 1
         table = self.config.table_id
         signature = self.signer.sign(signing_bytes(table, self.me, message))
         return Envelope(table, self.me, message, signature)

@@ -272,6 +272,8 @@ class Simulation:
             messages_dropped=net.dropped, messages_duplicated=net.duplicated, messages_cut=net.cut,
             max_log_size=self.checker.max_log_size, max_buffered=self.checker.max_buffered,
             max_latency_after_faults=self.liveness.max_latency_after_faults,
+            forged_by_replicas=sum(n.context.forged for n in self.nodes.values() if n.context),
+            attacks_by_client=sum(self.attacker.counts.values()) if self.attacker else 0,
         )
         return stats
 
