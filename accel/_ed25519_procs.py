@@ -46,6 +46,8 @@ def _serve(conn: Connection, inherited_fds: list[int]) -> None:
 
 
 class _Worker:
+    conn: Connection
+
     def __init__(self, context: multiprocessing.context.BaseContext, forked: bool,
                  others: list[_Worker]) -> None:
         parent, child = multiprocessing.Pipe(duplex=True)
