@@ -40,6 +40,7 @@ def after_execute(r: ReplicaState, seq: int) -> None:
     snapshot = r.state_snapshot()
     digest = state_digest(snapshot)
     r.own_checkpoints[seq] = (digest, snapshot)
+    r.checkpoint_taken_ticks[seq] = r.now_ticks
     envelope = r.sign(Checkpoint(seq, digest))
     r.broadcast(envelope)
     add_vote(r, envelope, r.me)
@@ -119,6 +120,7 @@ def make_stable(r: ReplicaState, seq: int, digest: bytes, snapshot: bytes,
 def collect_garbage(r: ReplicaState, seq: int) -> None:
     tables: tuple[dict[int, Any], ...] = (
         r.log, r.prepared_certs, r.committed_certs, r.checkpoint_votes, r.own_checkpoints,
+        r.checkpoint_taken_ticks,
     )
     for table in tables:
         for old in [s for s in table if s <= seq]:

@@ -123,6 +123,7 @@ class ReplicaState:
         self.stable_snapshot = genesis
         self.stable_proof: tuple[Envelope[Checkpoint], ...] = ()
         self.own_checkpoints: dict[int, tuple[bytes, bytes]] = {}
+        self.checkpoint_taken_ticks: dict[int, int] = {}
         self.checkpoint_votes: dict[int, dict[bytes, dict[int, Envelope[Checkpoint]]]] = {}
         self.prepared_certs: dict[int, PreparedProof] = {}
         self.committed_certs: dict[int, CommitCertificate] = {}

@@ -67,6 +67,8 @@ def on_tick(r: ReplicaState) -> None:
     if r.fetch_target is not None:
         request_state(r)
         return
+    if _checkpoint_overdue(r):
+        request_state(r)
     if not (lagging(r) or _stalled(r)):
         r.gap_since = None
     elif r.gap_since is None:
@@ -86,9 +88,22 @@ def _stalled(r: ReplicaState) -> bool:
                for seq, slot in r.log.items())
 
 
+def _checkpoint_overdue(r: ReplicaState) -> bool:
+    """A checkpoint we took long ago is still not stable: its CHECKPOINT quorum was lost.
+
+    An idle group would never repeat those messages and our window would stay stuck; any
+    replica's state reply carries the proof.
+    """
+    deadline = r.now_ticks - r.config.fetch_timeout_ticks
+    return any(seq > r.stable_seq and tick <= deadline
+               for seq, tick in r.checkpoint_taken_ticks.items())
+
+
 def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int) -> None:
     since = envelope.message.last_executed_seq
-    if sender == r.me or r.last_executed <= since:
+    if sender == r.me:
+        return
+    if r.last_executed < since or (r.last_executed == since and r.stable_seq == 0):
         if r.new_view_env is not None and sender != r.me:
             _view_change.help_stale(r, sender)
         return
@@ -134,6 +149,10 @@ def on_state_reply(r: ReplicaState, envelope: Envelope[StateReply], sender: int)
     reply = envelope.message
     if reply.snapshot and reply.checkpoint_seq > r.last_executed:
         _install_snapshot(r, reply)
+    elif r.stable_seq < reply.checkpoint_seq <= r.last_executed:
+        digest = _checkpoint.check_proof(r.config, reply.checkpoint_seq, reply.checkpoint_proof)
+        if digest is not None:
+            _checkpoint.adopt_proof(r, reply.checkpoint_seq, digest, reply.checkpoint_proof)
     progressed = False
     for certificate in sorted(reply.suffix, key=lambda c: c.pre_prepare.message.seq):
         if certificate.pre_prepare.message.seq != r.last_executed + 1:
