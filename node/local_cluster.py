@@ -127,6 +127,7 @@ class _Verifying:
     deferred: list[bytes]
     offset: int = 0
     verdicts: Verdicts | None = None
+    sweep: int = 0
 
 
 @dataclass
@@ -201,6 +202,7 @@ class LocalCluster:
                  retransmit_timeout_ticks: int = 50,
                  pipelined: bool = False,
                  inline_max_checks: int = 4,
+                 max_wait_sweeps: int = 4,
                  **config_overrides: Any) -> None:
         replica_signers = [_signer(seed, "replica", i) for i in range(replicas)]
         self.config = ReplicaConfig(table_id, tuple(s.public_key for s in replica_signers),
@@ -216,6 +218,8 @@ class LocalCluster:
         self.clock = clock
         self.pipelined = pipelined
         self.inline_max_checks = inline_max_checks
+        self.max_wait_sweeps = max_wait_sweeps
+        self._sweeps = 0
         self._in_flight: deque[_Verifying] = deque()
         self.ready_hooks: list[ReadyHook] = []
         self.now_ticks = 0
@@ -280,7 +284,8 @@ class LocalCluster:
         In lockstep mode every batch of the sweep is then stepped in node order: runs are
         reproducible. Pipelined, a node whose batch is still being verified gathers new
         frames for its next one, and the sweep steps whichever batches are verified
-        already, waiting only when none is: the verifier and the stepping overlap.
+        already, waiting only when none is (or when the oldest has waited
+        `max_wait_sweeps` sweeps): the verifier and the stepping overlap.
         """
         taken = self._take_inboxes()
         if not self.pipelined:
@@ -317,8 +322,17 @@ class LocalCluster:
         in_flight = self._in_flight
         if not in_flight:
             return 0
-        waiting: deque[_Verifying] = deque()
+        self._sweeps += 1
         delivered = 0
+        oldest = in_flight[0]
+        if self._sweeps - oldest.sweep >= self.max_wait_sweeps:
+            # Do not let young batches overtake an old one for ever: while the stepping
+            # thread finds something to do every sweep, the verifier (below its priority)
+            # would get no CPU and the table would starve on its own signatures.
+            in_flight.popleft()
+            self._deliver(oldest)
+            delivered = 1
+        waiting: deque[_Verifying] = deque()
         while in_flight:
             verifying = in_flight.popleft()
             if verifying.verdicts is None or verifying.verdicts.done():
@@ -326,7 +340,7 @@ class LocalCluster:
                 delivered += 1
             else:
                 waiting.append(verifying)
-        if not delivered:
+        if not delivered and waiting:
             self._deliver(waiting.popleft())  # the oldest batch: wait for its verdicts
             delivered = 1
         self._in_flight = waiting
@@ -443,6 +457,8 @@ class LocalCluster:
             return
         self.signatures_verified += len(checks)
         self.verify_batches += 1
+        for verifying in batches:
+            verifying.sweep = self._sweeps
         verdicts: Verdicts
         if len(checks) <= self.inline_max_checks:
             verdicts = _Known([verify_one(pk, msg, sig) for pk, msg, sig in checks])
