@@ -11,6 +11,7 @@ from . import _checkpoint, _normal_case, _view_change
 from ._config import ReplicaConfig
 from ._errors import RemoteProtocolError
 from ._messages import Checkpoint, CommitCertificate, Envelope, FetchState, StateReply
+from ._quorum import check_certificate
 from ._ready import StateTransferred
 from ._state import ReplicaState, state_digest
 
@@ -126,23 +127,8 @@ def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int)
 
 
 def check_commit_certificate(config: ReplicaConfig, certificate: CommitCertificate) -> None:
-    pre_prepare = certificate.pre_prepare.message
-    primary = config.primary(pre_prepare.view)
-    if certificate.pre_prepare.sender != config.replicas[primary]:
-        raise RemoteProtocolError("commit certificate's pre-prepare not from its primary")
-    digest = pre_prepare.digest
-    senders = set()
-    for commit in certificate.commits:
-        index = config.index_of(commit.sender)
-        message = commit.message
-        if index is None or index in senders:
-            raise RemoteProtocolError("commit certificate has a bad commit signer")
-        expected = (pre_prepare.view, pre_prepare.seq, digest)
-        if (message.view, message.seq, message.digest) != expected:
-            raise RemoteProtocolError("commit certificate's commits do not match")
-        senders.add(index)
-    if len(senders) < config.quorum:
-        raise RemoteProtocolError("commit certificate lacks a quorum")
+    check_certificate(config, certificate.pre_prepare, certificate.commits, config.quorum,
+                      "commit certificate", primary_votes=True)
 
 
 def on_state_reply(r: ReplicaState, envelope: Envelope[StateReply], sender: int) -> None:

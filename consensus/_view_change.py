@@ -9,6 +9,7 @@ from ._config import ReplicaConfig
 from ._durable import LatestNewView, OwnMessage, ViewState
 from ._errors import RemoteProtocolError
 from ._messages import Envelope, NewView, PrePrepare, Request, ViewChange, batch_digest
+from ._quorum import check_certificate
 from ._ready import ViewChanged, ViewChangeStarted
 from ._state import ReplicaState
 
@@ -122,21 +123,8 @@ def check_view_change(config: ReplicaConfig, envelope: Envelope[ViewChange]) -> 
         if not view_change.stable_seq < seq <= view_change.stable_seq + window or seq in seen:
             raise RemoteProtocolError(f"prepared certificate for seq {seq} out of place")
         seen.add(seq)
-        primary = config.primary(pre_prepare.view)
-        if proof.pre_prepare.sender != config.replicas[primary]:
-            raise RemoteProtocolError("prepared certificate's pre-prepare not from its primary")
-        digest = pre_prepare.digest
-        senders = set()
-        for prepare in proof.prepares:
-            message = prepare.message
-            index = config.index_of(prepare.sender)
-            if index is None or index == primary or index in senders:
-                raise RemoteProtocolError("prepared certificate has a bad prepare signer")
-            if (message.view, message.seq, message.digest) != (pre_prepare.view, seq, digest):
-                raise RemoteProtocolError("prepared certificate's prepares do not match")
-            senders.add(index)
-        if len(senders) < config.quorum - 1:
-            raise RemoteProtocolError("prepared certificate lacks 2f prepares")
+        check_certificate(config, proof.pre_prepare, proof.prepares, config.quorum - 1,
+                          "prepared certificate", primary_votes=False)
 
 
 def new_view_batches(view_changes: list[ViewChange]) -> tuple[int, list[tuple[int, Batch]]]:
