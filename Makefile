@@ -23,7 +23,7 @@ TYPECHECK := build/typecheck
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv lint typecheck-links test demo bench clean distclean
+.PHONY: system-deps venv lint typecheck-links test demo bench clean distclean
 
 # --- virtual environment -----------------------------------------------------
 
@@ -33,8 +33,21 @@ $(VPY):
 	  echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install the python3-venv package" >&2; \
 	  rm -rf $(VENV); exit 1; }
 
+# Debian packages the Python dependencies build against (libp2p's fastecdsa needs GMP).
+DEB_PACKAGES := libgmp-dev
+
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "warning: missing Debian packages:$$missing (install them as root)" >&2; fi; \
+	fi
+
 # Re-installs whenever pyproject.toml changes.
 $(STAMP): pyproject.toml | $(VPY)
+	@$(MAKE) --no-print-directory system-deps
 	$(VPY) -m pip install -e '.[test,lint]'
 	@touch $@
 
