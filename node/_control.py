@@ -1,0 +1,45 @@
+"""What the control API and web UI may ask of a running node (the daemon implements it)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry
+
+
+class ControlError(Exception):
+    """A request the node refuses, with a message for the user. `status` is an HTTP code."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NodeControl(Protocol):
+    @property
+    def metrics_registry(self) -> CollectorRegistry: ...
+
+    def identity(self) -> dict[str, Any]:
+        """{"node_id": hex public key, "peer_id": libp2p peer id, "addresses": [multiaddr]}"""
+
+    def status(self) -> dict[str, Any]:
+        """{"node_id", "version", "uptime_s", "healthy", "tables", "peers", ...}"""
+
+    def peers(self) -> list[dict[str, Any]]:
+        """[{"peer": hex, "addresses": [...], "connected": bool, "transport": str}]"""
+
+    def tables(self) -> list[dict[str, Any]]:
+        """[{"table_id": hex, "game", "replicas": [hex], "view", "last_executed_seq", ...}]"""
+
+    def config_show(self) -> dict[str, Any]:
+        """The effective configuration, secrets left out."""
+
+    async def config_set(self, key: str, value: str) -> dict[str, Any]:
+        """Change a setting that may change at run time; ControlError for any other."""
+
+    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
+        """Commit one request on a table this node hosts and wait for f+1 matching replies:
+        {"table_id", "timestamp", "result": hex}."""
+
+    def request_stop(self) -> None:
+        """Begin a clean shutdown (the API answers first)."""
