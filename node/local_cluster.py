@@ -46,42 +46,12 @@ from bitcraps.consensus import (
     iter_envelopes,
 )
 
+from .verification import CacheKey, VerificationCache
+
 __all__ = ["ClientNode", "LocalCluster", "ReplicaNode", "VerificationCache"]
 
-CacheKey = bytes
 ReadyHook = Callable[["ReplicaNode", Ready], None]
 CompletionHook = Callable[["ClientNode"], None]
-
-
-class VerificationCache:
-    """Signatures one node already verified, keyed by the envelope's digest.
-
-    The digest is SHA-256 over the envelope's canonical bytes, which hold the signer's key,
-    the signed message and the signature: the same key as (public key, signature, message
-    hash), and it is the digest the replica needs anyway (a batch's digest is built from
-    its requests' digests).
-
-    Bounded: the oldest entries go first. Only valid signatures are remembered.
-    """
-
-    def __init__(self, max_entries: int = 200_000) -> None:
-        self.max_entries = max_entries
-        self._valid: dict[CacheKey, None] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def __contains__(self, key: CacheKey) -> bool:
-        return key in self._valid
-
-    def add(self, key: CacheKey) -> None:
-        valid = self._valid
-        valid[key] = None
-        if len(valid) > self.max_entries:
-            for old in list(valid)[: len(valid) - self.max_entries // 2]:
-                del valid[old]
-
-    def __len__(self) -> int:
-        return len(self._valid)
 
 
 class Verdicts(Protocol):
