@@ -1,0 +1,178 @@
+"""The control API: a Starlette app over any `NodeControl` (served by `api_server.serve_api`).
+
+Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
+
+    GET  /v1/identity                      control.identity()
+    GET  /v1/status                        control.status()
+    GET  /v1/peers                         {"peers": control.peers()}
+    GET  /v1/tables                        {"tables": control.tables()}
+    GET  /v1/config                        control.config_show()
+    POST /v1/config                        {"key": str, "value": str} -> control.config_set()
+    POST /v1/tables/{table_id}/requests    {"operation": hex} -> control.submit()
+    POST /v1/stop                          control.request_stop(); 202 {"stopping": true}
+    GET  /metrics                          Prometheus text from control.metrics_registry
+
+``/metrics`` needs the token too unless ``metrics_public=True``: the same app may listen on
+a TCP port that is reachable from outside, and metrics tell who plays where. A Prometheus
+scraper sends the token with ``authorization: {credentials_file: <cookie>}``.
+
+Errors are ``{"error": "<message>"}``: 401 for a missing or wrong token, 400 for a malformed
+body (the message names the field), 404/405 for unknown routes, 413 for a body over
+``max_body_bytes``, a `ControlError`'s own status, and 500 ``internal error`` for anything
+else (the traceback goes to the log, never to the client).
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bitcraps.node._control import ControlError, NodeControl
+
+__all__ = ["MAX_BODY_BYTES", "build_app"]
+
+MAX_BODY_BYTES = 1 << 20
+
+log = structlog.get_logger("bitcraps.node.api")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def build_app(
+    control: NodeControl,
+    token: str,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    metrics_public: bool = False,
+) -> Starlette:
+    """The control API app for ``control``, accepting ``token`` as the bearer token."""
+    if not token:
+        raise ValueError("the API token must not be empty")
+    expected = f"Bearer {token}".encode()
+
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("authorization", "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, expected)
+
+    def endpoint(handler: Handler, *, public: bool = False) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            if not public and not authorized(request):
+                return _error(
+                    401, "missing or wrong bearer token (read it from the node's cookie file)",
+                    {"www-authenticate": "Bearer"},
+                )
+            try:
+                return await handler(request)
+            except _BadRequest as exc:
+                return _error(exc.status, str(exc))
+            except ControlError as exc:
+                return _error(exc.status, str(exc))
+            except Exception:
+                log.exception("api.internal_error", method=request.method, path=request.url.path)
+                return _error(500, "internal error")
+
+        return wrapped
+
+    async def read_json(request: Request) -> dict[str, Any]:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+            raise _BadRequest(f"request body over {max_body_bytes} bytes", 413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body_bytes:
+                raise _BadRequest(f"request body over {max_body_bytes} bytes", 413)
+        try:
+            value = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _BadRequest(f"request body is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise _BadRequest("request body must be a JSON object")
+        return value
+
+    def field(body: dict[str, Any], name: str, kind: type, what: str) -> Any:
+        if name not in body:
+            raise _BadRequest(f"field {name!r} is missing")
+        value = body[name]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise _BadRequest(f"field {name!r} must be {what}")
+        return value
+
+    async def identity(request: Request) -> Response:
+        return JSONResponse(control.identity())
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(control.status())
+
+    async def peers(request: Request) -> Response:
+        return JSONResponse({"peers": control.peers()})
+
+    async def tables(request: Request) -> Response:
+        return JSONResponse({"tables": control.tables()})
+
+    async def config_show(request: Request) -> Response:
+        return JSONResponse(control.config_show())
+
+    async def config_set(request: Request) -> Response:
+        body = await read_json(request)
+        key = field(body, "key", str, "a string")
+        value = field(body, "value", str, "a string")
+        if not key:
+            raise _BadRequest("field 'key' must not be empty")
+        return JSONResponse(await control.config_set(key, value))
+
+    async def submit(request: Request) -> Response:
+        body = await read_json(request)
+        operation_hex = field(body, "operation", str, "a hex string")
+        try:
+            operation = bytes.fromhex(operation_hex)
+        except (ValueError, binascii.Error):
+            raise _BadRequest("field 'operation' must be a hex string") from None
+        table_id = request.path_params["table_id"]
+        return JSONResponse(await control.submit(table_id, operation))
+
+    async def stop(request: Request) -> Response:
+        control.request_stop()
+        return JSONResponse({"stopping": True}, status_code=202)
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(control.metrics_registry),
+                        media_type=CONTENT_TYPE_LATEST)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _error(exc.status_code, exc.detail, exc.headers)
+
+    routes = [
+        Route("/v1/identity", endpoint(identity), methods=["GET"]),
+        Route("/v1/status", endpoint(status), methods=["GET"]),
+        Route("/v1/peers", endpoint(peers), methods=["GET"]),
+        Route("/v1/tables", endpoint(tables), methods=["GET"]),
+        Route("/v1/config", endpoint(config_show), methods=["GET"]),
+        Route("/v1/config", endpoint(config_set), methods=["POST"]),
+        Route("/v1/tables/{table_id}/requests", endpoint(submit), methods=["POST"]),
+        Route("/v1/stop", endpoint(stop), methods=["POST"]),
+        Route("/metrics", endpoint(metrics, public=metrics_public), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
