@@ -1,0 +1,82 @@
+"""Structured logs: JSON lines on stdout (journald keeps them), one object per event.
+
+Every line has ``timestamp`` (ISO 8601, UTC), ``level``, ``logger``, ``event`` and the
+context bound with structlog's contextvars: ``node_id`` for everything a node's tasks log,
+``table_id`` inside a table's task. Records from the standard `logging` module (libp2p,
+hypercorn, ...) go through the same formatter, so they carry the same fields.
+
+The daemon calls ``configure_logging("info", node_id)`` once, in its root task before it starts
+its services: trio tasks inherit the context of the task that spawned them, so several nodes in
+one process each stamp their own ``node_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import IO, Any
+
+import structlog
+
+__all__ = ["bind_table", "configure_logging", "get_logger"]
+
+_HANDLER_NAME = "bitcraps-json"
+
+
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def configure_logging(level: str | int, node_id: str | None = None, *,
+                      stream: IO[str] | None = None) -> None:
+    """Send structlog and stdlib logging to ``stream`` (stdout) as JSON lines at ``level``
+    and bind ``node_id`` in the current context."""
+    numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(sort_keys=False),
+        ],
+    )
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
+    root.setLevel(numeric)
+    for name in ("hypercorn.error", "hypercorn.access"):
+        # hypercorn gives its own loggers handlers unless handed a logger; keep them plain.
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    if node_id is not None:
+        structlog.contextvars.bind_contextvars(node_id=node_id)
+
+
+def get_logger(name: str = "bitcraps") -> Any:
+    return structlog.get_logger(name)
+
+
+def bind_table(logger: Any, table_id: str | bytes) -> Any:
+    """``logger`` with ``table_id`` (hex) bound; for a table task, also
+    ``structlog.contextvars.bind_contextvars(table_id=...)`` reaches the libraries it calls."""
+    return logger.bind(table_id=table_id.hex() if isinstance(table_id, bytes) else table_id)
