@@ -33,8 +33,9 @@ $(VPY):
 	  echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install the python3-venv package" >&2; \
 	  rm -rf $(VENV); exit 1; }
 
-# Debian packages the Python dependencies build against (libp2p's fastecdsa needs GMP).
-DEB_PACKAGES := libgmp-dev
+# Debian packages: what the Python dependencies build against (libp2p's fastecdsa needs GMP),
+# and systemd for `systemd-analyze` (the unit file tests).
+DEB_PACKAGES := libgmp-dev systemd
 
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
