@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "bitcraps.node.cmd_sim",
     "bitcraps.node.cmd_bench",
     "bitcraps.node.cmd_demo",
+    "bitcraps.node.cmd_init",
     "bitcraps.node.cmd_control",
 ]
 

@@ -1,0 +1,95 @@
+"""The commented ``node.toml`` template that ``bitcraps init`` writes.
+
+Kept byte-identical to ``configs/node.toml`` (a test checks it); it lives here as a string so
+that a non-editable install still has it. Edit both together.
+"""
+
+TEMPLATE = """# bitcraps node configuration (node.toml)
+#
+# `bitcraps init` writes this file into the data dir. Every key is optional: a key left out
+# (or commented out) takes the default shown here. Unknown keys are an error, so a typo is
+# reported with its line instead of being ignored.
+#
+# Environment overrides: BITCRAPS_<SECTION>__<KEY> (two underscores between section and key)
+# overrides a key of this file, e.g.
+#     BITCRAPS_NODE__LOG_LEVEL=debug
+#     BITCRAPS_API__TCP_PORT=8440
+#     BITCRAPS_NETWORK__LISTEN_ADDRS='["/ip4/0.0.0.0/tcp/4001"]'
+# A value starting with "[" or "{" is read as a TOML value (a list or a table); anything else
+# is a plain string that is converted to the key's type ("8440" -> 8440, "true" -> true).
+# [[tables]] cannot be set from the environment.
+#
+# Reloading: on SIGHUP the node re-reads this file (and the environment) and applies the keys
+# marked "reloadable"; a change to any other key is reported and needs a restart.
+
+[node]
+# Where the node keeps its identity (identity.key, mode 0600), its databases and its control
+# socket. A relative path is relative to this file's directory. Default: $BITCRAPS_DATA_DIR,
+# else $STATE_DIRECTORY (systemd), else $XDG_DATA_HOME/bitcraps, else ~/.local/share/bitcraps.
+# data_dir = "/var/lib/bitcraps"
+
+# Log level of the JSON logs on stdout: "debug", "info", "warning", "error" or "critical".
+# Reloadable.
+log_level = "info"
+
+[api]
+# The control API (HTTP over a Unix socket, bearer token in a 0600 cookie file next to it).
+# Default: <data_dir>/control.sock. A relative path is relative to the data dir.
+# unix_socket = "/run/bitcraps/control.sock"
+
+# The same API and the web table for phones on TCP. tcp_port = 0 turns the TCP listener off
+# (the default: only the Unix socket listens). tcp_host is the address it binds; keep it on
+# localhost unless phones on the LAN should reach the web table.
+tcp_host = "127.0.0.1"
+tcp_port = 0
+
+[network]
+# libp2p listen addresses (multiaddrs). Port 0 picks a free port.
+listen_addrs = ["/ip4/127.0.0.1/tcp/0"]
+
+# Peers to dial at start: "/ip4/<addr>/tcp/<port>/p2p/<peer id>" (or /ip6/, /dns4/, /dns6/,
+# /dns/). Reloadable: new entries are dialed on SIGHUP.
+bootstrap = []
+
+[consensus]
+# Length of one protocol tick in milliseconds; every timeout below counts ticks.
+tick_ms = 50
+
+# A checkpoint every this many sequence numbers; the log is truncated at stable checkpoints.
+checkpoint_interval_seqs = 16
+
+# How many sequence numbers may be in flight past the last stable checkpoint. At least
+# 2 * checkpoint_interval_seqs, a multiple of it, at most 4096.
+log_window_seqs = 64
+
+# Most client requests the primary puts in one batch (1..4096). Every replica of a table
+# should use the same consensus values.
+batch_max_requests = 256
+
+# Ticks without progress before a replica starts a view change (doubles on each failed view
+# change, capped). Reloadable.
+view_change_timeout_ticks = 40
+
+# The tables this node hosts, one [[tables]] block each. Every replica of a table lists the
+# same table_id and the same replicas in the same order.
+#
+# [[tables]]
+# # 16 bytes, as 32 hex digits.
+# table_id = "00112233445566778899aabbccddeeff"
+# # The game the table runs: "kv" (a key-value store, for testing) for now.
+# game = "kv"
+# # The replicas' Ed25519 public keys (64 hex digits each, `bitcraps init` prints this node's).
+# # n = 3f+1 replicas tolerate f faulty ones.
+# replicas = [
+#     "<public key of replica 0>",
+#     "<public key of replica 1>",
+#     "<public key of replica 2>",
+#     "<public key of replica 3>",
+# ]
+# # Optional: where to reach a replica, public key -> multiaddr.
+# replica_addresses = { "<public key of replica 1>" = "/ip4/192.0.2.1/tcp/4001" }
+
+[metrics]
+# Serve Prometheus metrics at /metrics on the control API.
+enabled = true
+"""
