@@ -133,13 +133,14 @@ def check_commit_certificate(config: ReplicaConfig, certificate: CommitCertifica
 
 def on_state_reply(r: ReplicaState, envelope: Envelope[StateReply], sender: int) -> None:
     reply = envelope.message
+    progressed = False
     if reply.snapshot and reply.checkpoint_seq > r.last_executed:
         _install_snapshot(r, reply)
+        progressed = True
     elif r.stable_seq < reply.checkpoint_seq <= r.last_executed:
         digest = _checkpoint.check_proof(r.config, reply.checkpoint_seq, reply.checkpoint_proof)
         if digest is not None:
             _checkpoint.adopt_proof(r, reply.checkpoint_seq, digest, reply.checkpoint_proof)
-    progressed = False
     for certificate in sorted(reply.suffix, key=lambda c: c.pre_prepare.message.seq):
         if certificate.pre_prepare.message.seq != r.last_executed + 1:
             continue
@@ -168,5 +169,3 @@ def _install_snapshot(r: ReplicaState, reply: StateReply) -> None:
     r.next_seq = max(r.next_seq, seq)
     _normal_case.purge_executed_requests(r)
     _checkpoint.make_stable(r, seq, digest, reply.snapshot, reply.checkpoint_proof)
-    r.stats.state_transfers += 1
-    r.event(StateTransferred(seq, seq))

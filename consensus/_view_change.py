@@ -27,6 +27,9 @@ def on_tick(r: ReplicaState) -> None:
         return
     if r.request_timer_start is None or r.is_primary():
         return
+    if not r.pending:
+        r.request_timer_start = None
+        return
     age = r.now_ticks - r.request_timer_start
     if age >= timeout_ticks(r):
         # Lag may be a gap no replica can fill (a batch that never committed anywhere, with

@@ -1,0 +1,279 @@
+"""The trio shell around one table's replica: the only task that touches it.
+
+It waits on its inbox or its next tick deadline (never polls), verifies what arrived in one
+batch off the trio thread, steps the replica, and obeys the Ready rule: records are durable
+before any message of that Ready is handed to the per-peer senders. A local client lets the
+node's API commit requests on the table.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import trio
+
+from bitcraps.consensus import (
+    Client,
+    DecodeError,
+    Envelope,
+    Event,
+    Executed,
+    Record,
+    Replica,
+    ReplicaConfig,
+    Reply,
+    SignatureCheck,
+    Signer,
+    decode_envelope,
+)
+
+from .verification import VerificationCache, apply_verdicts, plan_batch
+
+INLINE_VERIFY_MAX = 4
+INBOX_FRAMES = 4096
+OUTBOX_FRAMES = 4096
+STEP_BATCH_MAX = 512
+
+FrameSender = Callable[[bytes, bytes], Awaitable[None]]
+BatchVerify = Callable[[Sequence[SignatureCheck]], list[bool]]
+Offload = Callable[..., Awaitable[Any]]
+"""Runs a blocking call off the trio thread: `await offload(fn, *args)`."""
+
+
+def thread_offload(limiter: trio.CapacityLimiter) -> Offload:
+    async def offload(fn: Callable[..., Any], *args: Any) -> Any:
+        return await trio.to_thread.run_sync(fn, *args, limiter=limiter)
+    return offload
+
+
+async def inline_offload(fn: Callable[..., Any], *args: Any) -> Any:
+    """Blocking calls on the trio thread: deterministic under a virtual clock, for tests."""
+    return fn(*args)
+
+
+class Storage(Protocol):
+    def write(self, records: Sequence[Record], sync: bool = True) -> None: ...
+
+
+class SubmitError(Exception):
+    """A request could not be committed (timed out, or the shell is stopping)."""
+
+
+@dataclass(slots=True)
+class TableStatistics:
+    frames_in: int = 0
+    inbox_dropped: int = 0
+    decode_errors: int = 0
+    bad_signatures: int = 0
+    stepped: int = 0
+    ticks: int = 0
+    persisted_batches: int = 0
+    frames_out: int = 0
+    outbox_dropped: int = 0
+    send_failures: int = 0
+
+
+class TableShell:
+    def __init__(self, *, config: ReplicaConfig, replica: Replica, storage: Storage,
+                 signer: Signer, verify_batch: BatchVerify, send_frame: FrameSender,
+                 tick_seconds: float, offload: Offload | None = None,
+                 on_event: Callable[[Event], None] | None = None,
+                 on_executed: Callable[[Executed], None] | None = None) -> None:
+        self.config = config
+        self.replica = replica
+        self.stats = TableStatistics()
+        self._storage = storage
+        self._me = signer.public_key
+        self._verify_batch = verify_batch
+        self._send_frame = send_frame
+        self._tick_seconds = tick_seconds
+        self._offload = offload or thread_offload(trio.CapacityLimiter(1))
+        self._on_event = on_event
+        self._on_executed = on_executed
+        self._cache = VerificationCache()
+        self._inbox_send, self._inbox = trio.open_memory_channel[tuple[bytes, Envelope[Any]]](
+            INBOX_FRAMES
+        )
+        self._outboxes: dict[bytes, trio.MemorySendChannel[bytes]] = {}
+        self._nursery: trio.Nursery | None = None
+        self._client = Client(config, signer, first_timestamp=time.time_ns() // 1000,
+                              retransmit_timeout_ticks=config.view_change_timeout_ticks)
+        self._submit_lock = trio.Lock()
+        self._completed: trio.Event | None = None
+        self._completed_result = b""
+        self._progress = trio.Event()
+        self._executed_seq = replica.last_executed_seq
+
+    # --- inputs from the node ------------------------------------------------------------
+
+    def deliver(self, peer: bytes, envelope: Envelope[Any]) -> bool:
+        """Queue a decoded envelope from a peer; False (and counted) when the inbox is full."""
+        self.stats.frames_in += 1
+        try:
+            self._inbox_send.send_nowait((peer, envelope))
+        except trio.WouldBlock:
+            self.stats.inbox_dropped += 1
+            return False
+        return True
+
+    def deliver_frame(self, peer: bytes, frame: bytes) -> bool:
+        try:
+            envelope = decode_envelope(frame)
+        except DecodeError:
+            self.stats.decode_errors += 1
+            return False
+        return self.deliver(peer, envelope)
+
+    async def submit(self, operation: bytes, timeout_seconds: float = 30.0) -> tuple[int, bytes]:
+        """Commit one request through the table; returns (timestamp, agreed result)."""
+        async with self._submit_lock:
+            done = self._completed = trio.Event()
+            envelope = self._client.submit(operation)
+            self._flush_client()
+            with trio.move_on_after(timeout_seconds):
+                await done.wait()
+            self._completed = None
+            if not done.is_set():
+                raise SubmitError(f"no quorum answered within {timeout_seconds:g} s")
+            return envelope.message.timestamp, self._completed_result
+
+    async def wait_progress(self) -> None:
+        """Return after the replica next executes something (for health and watchdog)."""
+        await self._progress.wait()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            next_tick = trio.current_time() + self._tick_seconds
+            while True:
+                batch = await self._receive_until(next_tick)
+                if batch:
+                    await self._verify_and_step(batch)
+                now = trio.current_time()
+                if now >= next_tick:
+                    self._tick()
+                    next_tick = max(next_tick + self._tick_seconds, now)
+                await self._drain_ready()
+
+    async def _receive_until(self, deadline: float) -> list[tuple[bytes, Envelope[Any]]]:
+        batch: list[tuple[bytes, Envelope[Any]]] = []
+        with trio.move_on_at(deadline):
+            batch.append(await self._inbox.receive())
+        while batch and len(batch) < STEP_BATCH_MAX:
+            try:
+                batch.append(self._inbox.receive_nowait())
+            except trio.WouldBlock:
+                break
+        return batch
+
+    def _tick(self) -> None:
+        self.stats.ticks += 1
+        self.replica.tick()
+        self._client.tick()
+        self._flush_client()
+
+    async def _verify_and_step(self, batch: list[tuple[bytes, Envelope[Any]]]) -> None:
+        plan = plan_batch([envelope for _, envelope in batch], self._cache)
+        if not plan.checks:
+            verdicts: list[bool] = []
+        elif len(plan.checks) <= INLINE_VERIFY_MAX:
+            verdicts = self._verify_batch(plan.checks)
+        else:
+            verdicts = await self._offload(self._verify_batch, plan.checks)
+        for envelope, valid in zip(plan.envelopes, apply_verdicts(plan, verdicts, self._cache),
+                                   strict=True):
+            if not valid:
+                self.stats.bad_signatures += 1
+            elif type(envelope.message) is Reply:
+                self._client.step(envelope)
+                self._collect_completed()
+            else:
+                self.stats.stepped += 1
+                self.replica.step(envelope)
+
+    async def _drain_ready(self) -> None:
+        replica = self.replica
+        while replica.has_ready():
+            ready = replica.ready()
+            if ready.persist:
+                await self._offload(self._storage.write, ready.persist, ready.must_sync)
+                self.stats.persisted_batches += 1
+                replica.persisted(ready.token)
+            for send in ready.send:
+                for peer in send.recipients:
+                    self._route(peer, send.envelope)
+            for executed in ready.execute:
+                if self._on_executed is not None:
+                    self._on_executed(executed)
+            if replica.last_executed_seq != self._executed_seq:
+                self._executed_seq = replica.last_executed_seq
+                self._progress.set()
+                self._progress = trio.Event()
+            for event in ready.events:
+                if self._on_event is not None:
+                    self._on_event(event)
+            replica.advance(ready)
+
+    # --- routing -------------------------------------------------------------------------
+
+    def _route(self, peer: bytes, envelope: Envelope[Any]) -> None:
+        if peer == self._me:
+            if type(envelope.message) is Reply:
+                self._client.step(envelope)
+                self._collect_completed()
+            else:
+                self.replica.step(envelope)
+            return
+        self._enqueue(peer, envelope.wire)
+
+    def _flush_client(self) -> None:
+        for send in self._client.take_sends():
+            for peer in send.recipients:
+                if peer == self._me:
+                    self.replica.propose(send.envelope)
+                else:
+                    self._enqueue(peer, send.envelope.wire)
+        self._collect_completed()
+
+    def _collect_completed(self) -> None:
+        for completed in self._client.take_completed():
+            self._completed_result = completed.result
+            if self._completed is not None:
+                self._completed.set()
+
+    def _enqueue(self, peer: bytes, frame: bytes) -> None:
+        outbox = self._outboxes.get(peer)
+        if outbox is None:
+            if self._nursery is None:
+                return
+            outbox, receive = trio.open_memory_channel[bytes](OUTBOX_FRAMES)
+            self._outboxes[peer] = outbox
+            self._nursery.start_soon(self._sender, peer, receive)
+        try:
+            outbox.send_nowait(frame)
+        except trio.WouldBlock:
+            self.stats.outbox_dropped += 1
+
+    async def _sender(self, peer: bytes, frames: trio.MemoryReceiveChannel[bytes]) -> None:
+        """One task per peer: a slow or unreachable peer delays only its own frames.
+
+        The protocol tolerates loss (view change, state transfer), so a frame that cannot
+        be sent is counted and dropped rather than retried here.
+        """
+        async for frame in frames:
+            try:
+                await self._send_frame(peer, frame)
+                self.stats.frames_out += 1
+            except Exception:  # any link failure is the link's business, never the table's
+                self.stats.send_failures += 1
+
+
+def ticks_for(seconds: float, tick_seconds: float) -> int:
+    return max(1, math.ceil(seconds / tick_seconds))
