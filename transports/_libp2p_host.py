@@ -1,0 +1,96 @@
+"""Building a py-libp2p host for the node, and mapping our peer ids to libp2p's.
+
+Only TCP, Noise and yamux are offered (py-libp2p's default host also offers plaintext, secio,
+TLS and mplex: see docs/libp2p-notes.md). The identity is the node's own Ed25519 key.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from libp2p import new_host
+from libp2p.abc import IHost
+from libp2p.crypto.ed25519 import Ed25519PublicKey, create_new_key_pair
+from libp2p.crypto.keys import KeyType
+from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
+from libp2p.custom_types import TProtocol
+from libp2p.network.config import ConnectionConfig, RetryConfig
+from libp2p.peer.id import ID
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
+from libp2p.stream_muxer.yamux.yamux import Yamux
+from multiaddr import Multiaddr
+
+ED25519_PUBLIC_KEY_BYTES = 32
+ED25519_SEED_BYTES = 32
+
+
+def peer_id_for(public_key: bytes) -> str:
+    """The libp2p peer id string (base58, identity multihash) of a 32-byte Ed25519 key."""
+    return libp2p_id_for(public_key).to_base58()
+
+
+def libp2p_id_for(public_key: bytes) -> ID:
+    if len(public_key) != ED25519_PUBLIC_KEY_BYTES:
+        raise ValueError(f"an Ed25519 public key is 32 bytes, not {len(public_key)}")
+    return ID.from_pubkey(Ed25519PublicKey.from_bytes(bytes(public_key)))
+
+
+def public_key_from_id(peer_id: ID) -> bytes | None:
+    """The 32-byte Ed25519 key an authenticated peer id embeds, or None for any other kind.
+
+    Noise has already checked that the remote holds the key of this id, so the key taken
+    from the id is the authenticated one; nothing the peer claims is trusted beyond that.
+    """
+    key = peer_id.extract_public_key()
+    if key is None or key.get_type() != KeyType.Ed25519:
+        return None
+    raw = key.to_bytes()
+    if len(raw) != ED25519_PUBLIC_KEY_BYTES or ID.from_pubkey(key) != peer_id:
+        return None
+    return raw
+
+
+def build_host(
+    seed: bytes,
+    *,
+    listen_addrs: list[Multiaddr],
+    dial_timeout_s: float,
+    max_retries: int = 0,
+) -> IHost:
+    """A host with identity `seed`, TCP + Noise + yamux only, one connection per peer.
+
+    `ConnectionConfig(max_connections_per_peer=1)` avoids the 250 ms happy-eyeballs stall on
+    every dial; the auto-connector (which redials every peer in the peerstore, dead ones too)
+    is switched off: the transport dials on demand.
+    """
+    if len(seed) != ED25519_SEED_BYTES:
+        raise ValueError(f"an Ed25519 seed is 32 bytes, not {len(seed)}")
+    logging.getLogger("libp2p").propagate = True
+    key_pair = create_new_key_pair(bytes(seed))
+    noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
+    host = new_host(
+        key_pair=key_pair,
+        sec_opt={NOISE_PROTOCOL_ID: noise},
+        muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
+        listen_addrs=listen_addrs,
+        connection_config=ConnectionConfig(
+            max_connections_per_peer=1, dial_timeout=dial_timeout_s
+        ),
+    )
+    network = host.get_network()
+    network.retry_config = RetryConfig(max_retries=max_retries)  # type: ignore[attr-defined]
+    _disable_auto_connector(network)
+    return host
+
+
+async def _never_connect() -> None:
+    return None
+
+
+def _disable_auto_connector(network: object) -> None:
+    connector = getattr(network, "auto_connector", None)
+    if connector is not None:
+        # The swarm looks the method up on each tick and on each disconnect.
+        connector.maybe_connect = _never_connect

@@ -1,0 +1,484 @@
+"""The libp2p transport: table frames over TCP + Noise + yamux with py-libp2p (trio).
+
+Protocol `/bitcraps/table/1.0.0`: each peer keeps one long-lived outbound stream to each peer
+it sends to and writes length-prefixed frames on it (`_framing`); it reads frames from the
+streams its peers opened to it. A frame is delivered as `(sender's Ed25519 key, bytes)`, the
+key taken from the peer id that Noise authenticated.
+
+Lifecycle: `await nursery.start(transport.run)` listens and reports ready; `aclose()` (or
+cancelling `run`) stops it. `open_libp2p_transport(...)` does both as a context manager.
+
+Choices, see docs/libp2p-notes.md for the measurements behind them:
+- Receiving never waits: a frame that finds the incoming channel full is dropped and counted
+  (`frames_dropped`), so the stream keeps draining and yamux never resets a stalled writer.
+- Sending: writes to one peer are serialised by a per-peer `trio.Lock` (FIFO, so frames leave
+  in the order `send` was called). A write that fails on a reused stream is retried once on a
+  fresh stream (the old one went stale: peer restarted or connection dropped); a dial that
+  fails or times out raises `PeerUnreachable`. A cancelled or failed write discards its stream
+  (part of a frame may be on it) and the next send opens a new one.
+- Every inbound handler catches every `Exception`: one escaping a handler can kill the swarm.
+- Reading has deadlines: a frame that has started must complete within `frame_timeout_s`
+  (partial frames are dropped, counted and the stream reset), and an inbound stream idle for
+  `idle_timeout_s` is reset (the sender reopens one on its next frame).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import trio
+from libp2p.abc import INetConn, INetStream, INetwork, INotifee
+from libp2p.custom_types import TProtocol
+from libp2p.network.stream.exceptions import StreamEOF
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo as Libp2pPeerInfo
+from multiaddr import Multiaddr
+
+from ._framing import FrameReader, OversizedFrame, TruncatedFrame, encode_frame
+from ._interface import (
+    FrameTooLarge,
+    PeerId,
+    PeerInfo,
+    PeerUnreachable,
+    TransportClosed,
+    TransportError,
+    TransportStatistics,
+)
+from ._libp2p_host import build_host, libp2p_id_for, peer_id_for, public_key_from_id
+
+if TYPE_CHECKING:
+    # libp2p installs trio-typing, whose trio-stubs shadow trio's own types for mypy.
+    from trio_typing import TaskStatus
+
+__all__ = [
+    "PROTOCOL_ID",
+    "Libp2pTransport",
+    "open_libp2p_transport",
+    "peer_id_for",
+]
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_ID = TProtocol("/bitcraps/table/1.0.0")
+TRANSPORT_NAME = "libp2p"
+DEFAULT_LISTEN_ADDRS = ("/ip4/127.0.0.1/tcp/0",)
+DEFAULT_MAX_FRAME_BYTES = 1 << 20
+DEFAULT_INCOMING_CAPACITY = 1024
+RESET_TIMEOUT_S = 2.0
+
+EXTRA_COUNTERS = (
+    "oversized_frames",  # a peer announced a frame above max_frame_bytes: stream reset
+    "partial_frames",  # a stream ended, broke or stalled inside a frame: frame dropped
+    "idle_resets",  # an inbound stream idle past idle_timeout_s was reset
+    "rejected_streams",  # a stream from a peer whose id is not an Ed25519 key
+    "handler_errors",  # unexpected exceptions caught in a stream handler
+    "streams_opened",  # outbound table streams opened
+    "stream_retries",  # writes retried on a fresh stream after a stale one failed
+)
+
+
+class _OutboundLink:
+    """One peer's outbound side: the warm stream and the lock that serialises writes."""
+
+    __slots__ = ("lock", "stream")
+
+    def __init__(self) -> None:
+        self.lock = trio.Lock()
+        self.stream: INetStream | None = None
+
+
+class Libp2pTransport:
+    """A `Transport` over py-libp2p. Identity: the node's 32-byte Ed25519 seed."""
+
+    def __init__(
+        self,
+        seed: bytes,
+        *,
+        listen_addrs: Sequence[str] = DEFAULT_LISTEN_ADDRS,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        incoming_capacity: int = DEFAULT_INCOMING_CAPACITY,
+        dial_timeout_s: float = 5.0,
+        write_timeout_s: float = 10.0,
+        frame_timeout_s: float = 10.0,
+        idle_timeout_s: float = 300.0,
+    ) -> None:
+        if max_frame_bytes < 1 or incoming_capacity < 1:
+            raise ValueError("max_frame_bytes and incoming_capacity must be at least 1")
+        self._listen_addrs = [Multiaddr(a) for a in listen_addrs]
+        self._host = build_host(
+            seed, listen_addrs=self._listen_addrs, dial_timeout_s=dial_timeout_s
+        )
+        self._local_peer = self._host.get_public_key().to_bytes()
+        self._max_frame_bytes = max_frame_bytes
+        self._dial_timeout_s = dial_timeout_s
+        self._write_timeout_s = write_timeout_s
+        self._frame_timeout_s = frame_timeout_s
+        self._idle_timeout_s = idle_timeout_s
+        self._send_channel, self._receive_channel = trio.open_memory_channel[
+            tuple[PeerId, bytes]
+        ](incoming_capacity)
+        self._addresses: dict[PeerId, list[Multiaddr]] = {}
+        self._links: dict[PeerId, _OutboundLink] = {}
+        self._stats = TransportStatistics(extra=dict.fromkeys(EXTRA_COUNTERS, 0))
+        self._stats_changed = trio.Event()
+        self._listen_multiaddrs: tuple[str, ...] = ()
+        self._nursery: trio.Nursery | None = None
+        self._started = False
+        self._closed = False
+        self._close_requested = trio.Event()
+        self._stopped = trio.Event()
+
+    # --- identity and addresses ------------------------------------------------------------
+
+    @property
+    def local_peer(self) -> PeerId:
+        return self._local_peer
+
+    @property
+    def libp2p_peer_id(self) -> str:
+        return self._host.get_id().to_base58()
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self._max_frame_bytes
+
+    @property
+    def incoming(self) -> trio.MemoryReceiveChannel[tuple[PeerId, bytes]]:
+        return self._receive_channel
+
+    @property
+    def listen_multiaddrs(self) -> tuple[str, ...]:
+        """The addresses peers can dial, each ending in `/p2p/<peer id>` (once running)."""
+        return self._listen_multiaddrs
+
+    def add_peer_address(self, public_key: PeerId, multiaddr: str) -> None:
+        """Remember where `public_key` listens. A `/p2p/<id>` suffix must match the key."""
+        expected = libp2p_id_for(public_key)
+        addr = Multiaddr(multiaddr)
+        claimed = addr.get_peer_id()
+        if claimed is not None:
+            if ID.from_base58(claimed) != expected:
+                raise ValueError(f"{multiaddr} names another peer than {expected}")
+            addr = addr.decapsulate(Multiaddr(f"/p2p/{claimed}"))
+        known = self._addresses.setdefault(bytes(public_key), [])
+        if addr not in known:
+            known.append(addr)
+
+    def peers(self) -> list[PeerInfo]:
+        connected: set[PeerId] = set()
+        for pid, conns in self._host.get_network().get_connections_map().items():
+            key = public_key_from_id(pid)
+            if key is not None and conns:
+                connected.add(key)
+        return [
+            PeerInfo(
+                peer=peer,
+                addresses=tuple(str(a) for a in self._addresses.get(peer, ())),
+                connected=peer in connected,
+                transport=TRANSPORT_NAME,
+            )
+            for peer in sorted(connected | set(self._addresses))
+        ]
+
+    # --- statistics ---------------------------------------------------------------------
+
+    def statistics(self) -> TransportStatistics:
+        s = self._stats
+        return TransportStatistics(
+            frames_sent=s.frames_sent,
+            frames_received=s.frames_received,
+            bytes_sent=s.bytes_sent,
+            bytes_received=s.bytes_received,
+            frames_dropped=s.frames_dropped,
+            send_failures=s.send_failures,
+            connections_opened=s.connections_opened,
+            connections_closed=s.connections_closed,
+            extra=dict(s.extra),
+        )
+
+    async def wait_statistics(self, predicate: Callable[[TransportStatistics], bool]) -> None:
+        """Return once `predicate(self.statistics())` holds (checked on every change)."""
+        while not predicate(self.statistics()):
+            await self._stats_changed.wait()
+
+    def _count(self, name: str, n: int = 1) -> None:
+        self._stats.extra[name] = self._stats.extra.get(name, 0) + n
+        self._notify()
+
+    def _notify(self) -> None:
+        self._stats_changed.set()
+        self._stats_changed = trio.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen and serve until `aclose()` or cancellation; ready once listening."""
+        if self._started:
+            raise RuntimeError("a Libp2pTransport runs once")
+        self._started = True
+        try:
+            if self._closed:
+                return
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._host.set_stream_handler(PROTOCOL_ID, self._handle_stream)
+                self._host.get_network().register_notifee(_Notifee(self))
+                async with self._host.run(listen_addrs=self._listen_addrs):
+                    self._listen_multiaddrs = tuple(str(a) for a in self._host.get_addrs())
+                    task_status.started()
+                    await self._close_requested.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._closed = True
+            self._nursery = None
+            self._send_channel.close()
+            self._stopped.set()
+            self._notify()
+
+    async def aclose(self) -> None:
+        """Stop: later sends raise `TransportClosed`, `incoming` ends after what is queued.
+        Waits for `run` to finish when it is running. Idempotent."""
+        self._closed = True
+        self._close_requested.set()
+        if self._started:
+            await self._stopped.wait()
+        else:
+            self._send_channel.close()
+            await trio.lowlevel.checkpoint()
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def connect(self, public_key: PeerId) -> None:
+        """Dial `public_key` now and open the table stream, so the first `send` is fast."""
+        self._check_open()
+        link = self._link(public_key)
+        async with link.lock:
+            if link.stream is None:
+                link.stream = await self._open_stream(public_key)
+
+    async def send(self, peer: PeerId, frame: bytes) -> None:
+        """Write `frame` to `peer`'s table stream, dialing it first if needed."""
+        self._check_open()
+        if len(frame) > self._max_frame_bytes:
+            self._stats.send_failures += 1
+            raise FrameTooLarge(f"{len(frame)} bytes > max_frame_bytes {self._max_frame_bytes}")
+        if peer == self._local_peer:
+            await trio.lowlevel.checkpoint()
+            self._deliver(peer, bytes(frame))
+            self._stats.frames_sent += 1
+            self._stats.bytes_sent += len(frame)
+            return
+        data = encode_frame(bytes(frame))
+        link = self._link(peer)
+        async with link.lock:
+            try:
+                await self._write_locked(peer, link, data)
+            except PeerUnreachable:
+                self._stats.send_failures += 1
+                if self._closed:
+                    raise TransportClosed("transport closed during send") from None
+                raise
+        self._stats.frames_sent += 1
+        self._stats.bytes_sent += len(frame)
+        self._notify()
+
+    async def _write_locked(self, peer: PeerId, link: _OutboundLink, data: bytes) -> None:
+        for attempt in range(2):
+            self._check_open()
+            stream = link.stream
+            reused = stream is not None
+            if stream is None:
+                stream = link.stream = await self._open_stream(peer)
+            try:
+                with trio.fail_after(self._write_timeout_s):
+                    await stream.write(data)
+                return
+            except trio.TooSlowError as exc:
+                self._discard(link, stream)
+                raise PeerUnreachable("write timed out: the peer is not reading") from exc
+            except Exception as exc:
+                self._discard(link, stream)
+                if reused and attempt == 0:
+                    self._count("stream_retries")
+                    continue
+                raise PeerUnreachable(f"write failed: {exc!r}") from exc
+            except BaseException:
+                # Cancelled mid-write: part of the frame may be on the stream.
+                self._discard(link, stream)
+                raise
+
+    async def _open_stream(self, peer: PeerId) -> INetStream:
+        try:
+            pid = libp2p_id_for(peer)
+        except ValueError as exc:
+            raise PeerUnreachable(str(exc)) from exc
+        network = self._host.get_network()
+        addrs = self._addresses.get(peer, [])
+        connected = bool(network.get_connections(pid))
+        if not addrs and not connected:
+            raise PeerUnreachable(f"no address known for {pid}")
+        try:
+            with trio.fail_after(self._dial_timeout_s):
+                if not connected:
+                    await self._host.connect(Libp2pPeerInfo(pid, addrs))
+                stream = await self._host.new_stream(pid, [PROTOCOL_ID])
+        except trio.TooSlowError as exc:
+            raise PeerUnreachable(f"dial to {pid} timed out") from exc
+        except Exception as exc:
+            raise PeerUnreachable(f"dial to {pid} failed: {exc!r}") from exc
+        self._count("streams_opened")
+        return stream
+
+    def _link(self, peer: PeerId) -> _OutboundLink:
+        link = self._links.get(peer)
+        if link is None:
+            link = self._links[peer] = _OutboundLink()
+        return link
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise TransportClosed("transport is closed")
+        if self._nursery is None:
+            raise TransportError("transport is not running: start it with nursery.start(run)")
+
+    def _discard(self, link: _OutboundLink, stream: INetStream) -> None:
+        if link.stream is stream:
+            link.stream = None
+        if self._nursery is not None:
+            self._nursery.start_soon(_reset_quietly, stream)
+
+    def _forget_connection(self, conn: INetConn) -> None:
+        """A connection closed: drop the outbound streams that lived on it."""
+        muxed = getattr(conn, "muxed_conn", None)
+        for link in self._links.values():
+            if link.stream is not None and link.stream.muxed_conn is muxed:
+                link.stream = None
+
+    # --- receiving ----------------------------------------------------------------------
+
+    async def _handle_stream(self, stream: INetStream) -> None:
+        try:
+            await self._serve_inbound(stream)
+        except Exception:
+            self._count("handler_errors")
+            log.exception("table stream handler failed")
+        finally:
+            with trio.CancelScope(shield=True):
+                await _reset_quietly(stream)
+
+    async def _serve_inbound(self, stream: INetStream) -> None:
+        sender = public_key_from_id(stream.muxed_conn.peer_id)
+        if sender is None:
+            self._count("rejected_streams")
+            return
+
+        async def read(max_bytes: int) -> bytes:
+            try:
+                return await stream.read(max_bytes)
+            except StreamEOF:
+                return b""
+
+        reader = FrameReader(read, self._max_frame_bytes)
+        while not self._closed:
+            with trio.move_on_after(self._idle_timeout_s) as scope:
+
+                def frame_started(scope: trio.CancelScope = scope) -> None:
+                    scope.deadline = min(
+                        scope.deadline, trio.current_time() + self._frame_timeout_s
+                    )
+
+                try:
+                    frame = await reader.next_frame(frame_started)
+                except OversizedFrame:
+                    self._stats.frames_dropped += 1
+                    self._count("oversized_frames")
+                    return
+                except TruncatedFrame:
+                    self._drop_partial()
+                    return
+                except Exception:
+                    if reader.mid_frame:
+                        self._drop_partial()
+                    return
+            if scope.cancelled_caught:
+                if reader.mid_frame:
+                    self._drop_partial()
+                else:
+                    self._count("idle_resets")
+                return
+            if frame is None:
+                return
+            if not self._deliver(sender, frame):
+                return
+
+    def _drop_partial(self) -> None:
+        self._stats.frames_dropped += 1
+        self._count("partial_frames")
+
+    def _deliver(self, sender: PeerId, frame: bytes) -> bool:
+        """Queue a received frame; False once the transport is closing."""
+        try:
+            self._send_channel.send_nowait((sender, frame))
+        except trio.WouldBlock:
+            self._stats.frames_dropped += 1
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        else:
+            self._stats.frames_received += 1
+            self._stats.bytes_received += len(frame)
+        self._notify()
+        return True
+
+
+async def _reset_quietly(stream: INetStream) -> None:
+    with trio.move_on_after(RESET_TIMEOUT_S):
+        try:
+            await stream.reset()
+        except Exception:
+            pass
+
+
+class _Notifee(INotifee):
+    """Counts connections and drops outbound streams whose connection closed."""
+
+    def __init__(self, transport: Libp2pTransport) -> None:
+        self._transport = transport
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        self._transport._stats.connections_opened += 1
+        self._transport._notify()
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        self._transport._stats.connections_closed += 1
+        self._transport._forget_connection(conn)
+        self._transport._notify()
+
+    async def listen(self, network: INetwork, multiaddr: Multiaddr) -> None:
+        pass
+
+    async def listen_close(self, network: INetwork, multiaddr: Multiaddr) -> None:
+        pass
+
+
+@asynccontextmanager
+async def open_libp2p_transport(seed: bytes, **options: object) -> AsyncIterator[Libp2pTransport]:
+    """Run a `Libp2pTransport` for the duration of the block (ready on entry)."""
+    transport = Libp2pTransport(seed, **options)  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(transport.run)
+        try:
+            yield transport
+        finally:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(10):
+                    await transport.aclose()
+            nursery.cancel_scope.cancel()
