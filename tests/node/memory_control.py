@@ -1,0 +1,123 @@
+"""A small real NodeControl for the control API tests, and a helper serving it on a Unix socket."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import trio
+from prometheus_client import CollectorRegistry
+
+from bitcraps.node._control import ControlError
+from bitcraps.node._cookie import cookie_path, socket_path
+from bitcraps.node.api import build_app
+from bitcraps.node.api_server import serve_api, write_cookie
+from bitcraps.node.metrics import NodeMetrics
+
+RUNTIME_SETTINGS = {"log_level": str, "max_tables": int}
+
+
+@dataclass
+class Table:
+    table_id: str
+    game: str
+    replicas: list[str]
+    view: int = 0
+    log: list[bytes] = field(default_factory=list)
+
+
+class InMemoryControl:
+    """The NodeControl protocol over plain data: a node with two peers and one table."""
+
+    def __init__(self, seed: int = 1) -> None:
+        self.node_id = hashlib.sha256(b"node%d" % seed).hexdigest()
+        self.metrics = NodeMetrics()
+        self.config: dict[str, Any] = {
+            "log_level": "info",
+            "max_tables": 8,
+            "api": {"tcp_host": "127.0.0.1", "tcp_port": 8420},
+        }
+        self.peer_list = [
+            {"peer": hashlib.sha256(b"peer-a").hexdigest(), "addresses": ["/ip4/10.0.0.2/tcp/4001"],
+             "connected": True, "transport": "libp2p"},
+            {"peer": hashlib.sha256(b"peer-b").hexdigest(), "addresses": [],
+             "connected": False, "transport": "ble"},
+        ]
+        table_id = hashlib.sha256(b"table%d" % seed).hexdigest()
+        self.table_map = {table_id: Table(table_id, "craps", [self.node_id] + [
+            p["peer"] for p in self.peer_list] + [hashlib.sha256(b"peer-c").hexdigest()])}
+        self.stop_requested = trio.Event()
+        self.broken = False  # makes status() fail as a bug would
+
+    @property
+    def metrics_registry(self) -> CollectorRegistry:
+        return self.metrics.registry
+
+    def identity(self) -> dict[str, Any]:
+        return {"node_id": self.node_id, "peer_id": "12D3KooW" + self.node_id[:20],
+                "addresses": ["/ip4/127.0.0.1/tcp/4001"]}
+
+    def status(self) -> dict[str, Any]:
+        if self.broken:
+            raise RuntimeError("secret internal detail")
+        return {"node_id": self.node_id, "version": "0.1.0", "uptime_s": 12.5, "healthy": True,
+                "tables": len(self.table_map),
+                "peers": sum(1 for p in self.peer_list if p["connected"])}
+
+    def peers(self) -> list[dict[str, Any]]:
+        return [dict(p) for p in self.peer_list]
+
+    def tables(self) -> list[dict[str, Any]]:
+        return [{"table_id": t.table_id, "game": t.game, "replicas": list(t.replicas),
+                 "view": t.view, "last_executed_seq": len(t.log)}
+                for t in self.table_map.values()]
+
+    def config_show(self) -> dict[str, Any]:
+        return {k: dict(v) if isinstance(v, dict) else v for k, v in self.config.items()}
+
+    async def config_set(self, key: str, value: str) -> dict[str, Any]:
+        kind = RUNTIME_SETTINGS.get(key)
+        if kind is None:
+            raise ControlError(f"{key} cannot change while the node runs", 409)
+        try:
+            parsed = kind(value)
+        except ValueError:
+            raise ControlError(f"{key} must be {kind.__name__}") from None
+        self.config[key] = parsed
+        return {"key": key, "value": parsed}
+
+    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
+        table = self.table_map.get(table_id)
+        if table is None:
+            raise ControlError(f"no table {table_id}", 404)
+        table.log.append(operation)
+        self.metrics.requests_committed.labels(table=table_id).inc()
+        self.metrics.table_progress(table_id, table.view, len(table.log))
+        return {"table_id": table_id, "timestamp": len(table.log),
+                "result": hashlib.sha256(operation).hexdigest()}
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+
+
+@dataclass
+class Served:
+    control: InMemoryControl
+    data_dir: Path
+    socket: Path
+    token: str
+    binds: list[str]
+    shutdown: trio.Event
+
+
+async def start_api(nursery: trio.Nursery, control: InMemoryControl, data_dir: Path,
+                    **kwargs: Any) -> Served:
+    token = write_cookie(cookie_path(data_dir))
+    app = build_app(control, token, **kwargs)
+    shutdown = trio.Event()
+    binds = await nursery.start(partial(serve_api, app, unix_socket=socket_path(data_dir),
+                                        shutdown=shutdown))
+    return Served(control, data_dir, socket_path(data_dir), token, binds, shutdown)

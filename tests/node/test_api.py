@@ -1,0 +1,270 @@
+"""The control API over a real Unix socket served by hypercorn, against an in-memory node."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+import trio
+from memory_control import InMemoryControl, Served, start_api
+
+from bitcraps.node._cookie import read_cookie, socket_path
+from bitcraps.node.api import MAX_BODY_BYTES
+from bitcraps.node.api_server import ApiServerError, serve_api
+
+
+@pytest.fixture
+async def client(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.AsyncHTTPTransport(uds=str(served.socket))
+    async with httpx.AsyncClient(transport=transport, base_url="http://node",
+                                 headers={"authorization": f"Bearer {served.token}"},
+                                 timeout=10) as http:
+        yield http
+
+
+def _error(response: httpx.Response) -> str:
+    body = response.json()
+    assert set(body) == {"error"}
+    assert isinstance(body["error"], str)
+    return body["error"]
+
+
+async def test_reads_answer_with_the_nodes_data(served: Served,
+                                                client: httpx.AsyncClient) -> None:
+    control = served.control
+    assert (await client.get("/v1/identity")).json() == control.identity()
+    assert (await client.get("/v1/status")).json() == control.status()
+    assert (await client.get("/v1/peers")).json() == {"peers": control.peers()}
+    assert (await client.get("/v1/tables")).json() == {"tables": control.tables()}
+    assert (await client.get("/v1/config")).json() == control.config_show()
+
+
+async def test_config_set_and_submit_change_the_node(served: Served,
+                                                     client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/config", json={"key": "max_tables", "value": "3"})
+    assert answer.status_code == 200
+    assert answer.json() == {"key": "max_tables", "value": 3}
+    assert served.control.config["max_tables"] == 3
+
+    table_id = next(iter(served.control.table_map))
+    answer = await client.post(f"/v1/tables/{table_id}/requests", json={"operation": "0a0b"})
+    assert answer.status_code == 200
+    assert answer.json()["timestamp"] == 1
+    assert served.control.table_map[table_id].log == [b"\x0a\x0b"]
+
+
+async def test_stop_answers_then_asks_the_node_to_stop(served: Served,
+                                                       client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/stop")
+    assert answer.status_code == 202
+    assert answer.json() == {"stopping": True}
+    with trio.fail_after(5):
+        await served.control.stop_requested.wait()
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic abc", "Bearer", ""])
+async def test_missing_or_wrong_token_is_401(served: Served, client: httpx.AsyncClient,
+                                             header: str | None) -> None:
+    headers = {} if header is None else {"authorization": header}
+    client.headers.pop("authorization")
+    for method, path in [("GET", "/v1/status"), ("POST", "/v1/stop"), ("GET", "/metrics")]:
+        answer = await client.request(method, path, headers=headers)
+        assert answer.status_code == 401
+        assert "token" in _error(answer)
+        assert answer.headers["www-authenticate"] == "Bearer"
+    assert not served.control.stop_requested.is_set()
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"key": "max_tables"}, "'value' is missing"),
+    ({"value": "3"}, "'key' is missing"),
+    ({"key": 3, "value": "3"}, "'key' must be a string"),
+    ({"key": "max_tables", "value": 3}, "'value' must be a string"),
+    ({"key": "max_tables", "value": None}, "'value' must be a string"),
+    ({"key": "", "value": "3"}, "'key' must not be empty"),
+])
+async def test_wrong_field_types_are_400_naming_the_field(
+        client: httpx.AsyncClient, body: dict[str, Any], field: str) -> None:
+    answer = await client.post("/v1/config", json=body)
+    assert answer.status_code == 400
+    assert field in _error(answer)
+
+
+@pytest.mark.parametrize("content", [b"{", b"not json", b"\xff\xfe", b"[1, 2]", b"", b"null"])
+async def test_malformed_json_is_400(served: Served, client: httpx.AsyncClient,
+                                     content: bytes) -> None:
+    table_id = next(iter(served.control.table_map))
+    answer = await client.post(f"/v1/tables/{table_id}/requests", content=content,
+                               headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    assert "JSON" in _error(answer)
+    assert served.control.table_map[table_id].log == []
+
+
+async def test_operation_must_be_hex(served: Served, client: httpx.AsyncClient) -> None:
+    table_id = next(iter(served.control.table_map))
+    for operation in ["xyz", "abc", 12]:
+        answer = await client.post(f"/v1/tables/{table_id}/requests",
+                                   json={"operation": operation})
+        assert answer.status_code == 400
+        assert "'operation'" in _error(answer)
+
+
+async def test_body_over_the_limit_is_413(served: Served, client: httpx.AsyncClient) -> None:
+    big = json.dumps({"key": "log_level", "value": "x" * MAX_BODY_BYTES}).encode()
+    answer = await client.post("/v1/config", content=big)
+    assert answer.status_code == 413
+    assert "over" in _error(answer)
+
+    async def chunks() -> AsyncIterator[bytes]:  # no content-length: counted as it streams
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b" " * 65536
+
+    answer = await client.post("/v1/config", content=chunks())
+    assert answer.status_code == 413
+    assert served.control.config["log_level"] == "info"
+
+
+async def test_unknown_route_and_method_are_json(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/nope")
+    assert answer.status_code == 404
+    assert _error(answer) == "Not Found"
+    answer = await client.delete("/v1/status")
+    assert answer.status_code == 405
+    _error(answer)
+
+
+async def test_control_errors_keep_their_status(served: Served,
+                                                client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/config", json={"key": "api.tcp_port", "value": "1"})
+    assert answer.status_code == 409
+    assert _error(answer) == "api.tcp_port cannot change while the node runs"
+    answer = await client.post("/v1/config", json={"key": "max_tables", "value": "many"})
+    assert answer.status_code == 400
+    assert _error(answer) == "max_tables must be int"
+    answer = await client.post("/v1/tables/00ff/requests", json={"operation": "00"})
+    assert answer.status_code == 404
+    assert _error(answer) == "no table 00ff"
+
+
+async def test_a_bug_is_500_without_details_and_logged(served: Served,
+                                                       client: httpx.AsyncClient) -> None:
+    served.control.broken = True
+    with structlog.testing.capture_logs() as logs:
+        answer = await client.get("/v1/status")
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error"}
+    assert "secret" not in answer.text
+    [entry] = [e for e in logs if e["event"] == "api.internal_error"]
+    assert entry["log_level"] == "error"
+    assert entry["path"] == "/v1/status"
+    assert entry["exc_info"] is True
+
+
+async def test_metrics_exposition(served: Served, client: httpx.AsyncClient) -> None:
+    table_id = next(iter(served.control.table_map))
+    await client.post(f"/v1/tables/{table_id}/requests", json={"operation": "01"})
+    answer = await client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert f'bitcraps_requests_committed_total{{table="{table_id}"}} 1.0' in answer.text
+    assert f'bitcraps_last_executed_seq{{table="{table_id}"}} 1.0' in answer.text
+
+
+async def test_metrics_can_be_public(nursery: trio.Nursery, data_dir: Path) -> None:
+    server = await start_api(nursery, InMemoryControl(), data_dir, metrics_public=True)
+    transport = httpx.AsyncHTTPTransport(uds=str(server.socket))
+    async with httpx.AsyncClient(transport=transport, base_url="http://node") as http:
+        assert (await http.get("/metrics")).status_code == 200
+        assert (await http.get("/v1/status")).status_code == 401
+    server.shutdown.set()
+
+
+async def test_two_nodes_keep_separate_registries(nursery: trio.Nursery, data_dir: Path,
+                                                  tmp_path: Path) -> None:
+    second_dir = data_dir / "second"
+    nodes = [await start_api(nursery, InMemoryControl(seed), d)
+             for seed, d in [(1, data_dir), (2, second_dir)]]
+    texts = []
+    for index, node in enumerate(nodes):
+        table_id = next(iter(node.control.table_map))
+        transport = httpx.AsyncHTTPTransport(uds=str(node.socket))
+        async with httpx.AsyncClient(transport=transport, base_url="http://node",
+                                     headers={"authorization": f"Bearer {node.token}"}) as http:
+            for _ in range(index + 1):
+                await http.post(f"/v1/tables/{table_id}/requests", json={"operation": "01"})
+            texts.append((table_id, (await http.get("/metrics")).text))
+            # one node's token does not open the other
+            other = nodes[1 - index]
+            answer = await http.get("/v1/status",
+                                    headers={"authorization": f"Bearer {other.token}"})
+            assert answer.status_code == 401
+    (first_table, first), (second_table, second) = texts
+    assert f'bitcraps_requests_committed_total{{table="{first_table}"}} 1.0' in first
+    assert second_table not in first
+    assert f'bitcraps_requests_committed_total{{table="{second_table}"}} 2.0' in second
+    assert first_table not in second
+    for node in nodes:
+        node.shutdown.set()
+
+
+async def test_socket_and_cookie_are_private(served: Served) -> None:
+    assert stat.S_IMODE(os.stat(served.socket).st_mode) == 0o600
+    cookie = served.data_dir / "control.cookie"
+    assert stat.S_IMODE(os.stat(cookie).st_mode) == 0o600
+    assert read_cookie(cookie) == served.token
+    assert len(served.token) >= 40
+    assert served.binds == [f"http://unix:{served.socket}"]
+
+
+async def test_shutdown_stops_serving_and_removes_the_socket(nursery: trio.Nursery,
+                                                             data_dir: Path) -> None:
+    server = await start_api(nursery, InMemoryControl(), data_dir)
+    assert server.socket.exists()
+    server.shutdown.set()
+    with trio.fail_after(5):
+        while server.socket.exists():  # serve_api removes it as it returns
+            await trio.testing.wait_all_tasks_blocked()
+    with pytest.raises(OSError):
+        probe = socket.socket(socket.AF_UNIX)
+        try:
+            probe.connect(str(server.socket))
+        finally:
+            probe.close()
+
+
+async def test_stale_socket_is_replaced_but_a_live_one_is_not(nursery: trio.Nursery,
+                                                              data_dir: Path) -> None:
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(socket_path(data_dir)))
+    stale.close()  # the file stays, nobody listens: a crashed daemon
+    server = await start_api(nursery, InMemoryControl(), data_dir)
+
+    app: Any = None
+    with pytest.raises(ApiServerError, match="already serving"):
+        await serve_api(app, unix_socket=server.socket)
+    assert server.socket.exists()
+    server.shutdown.set()
+
+
+async def test_tcp_listener_serves_the_same_app(nursery: trio.Nursery, data_dir: Path) -> None:
+    from bitcraps.node.api import build_app
+
+    control = InMemoryControl()
+    shutdown = trio.Event()
+    binds = await nursery.start(lambda task_status: serve_api(
+        build_app(control, "tok"), unix_socket=None, tcp=("127.0.0.1", 0), shutdown=shutdown,
+        task_status=task_status))
+    [bind] = binds
+    assert bind.startswith("http://127.0.0.1:")
+    async with httpx.AsyncClient(base_url=bind, headers={"authorization": "Bearer tok"}) as http:
+        assert (await http.get("/v1/identity")).json() == control.identity()
+    shutdown.set()
