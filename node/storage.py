@@ -95,7 +95,9 @@ def table_db_path(data_dir: Path | str, table_id: bytes) -> Path:
 class SqliteStorage:
     """A durable log in one SQLite file; see the module docstring for the rules."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, max_bytes: int | None = None) -> None:
+        """Open (creating if missing) the store at ``path``. ``max_bytes`` caps the database
+        file's size: a write that would grow it past the cap fails with StorageFullError."""
         self.path = Path(path)
         self.writes = 0
         self.syncs = 0
@@ -107,6 +109,10 @@ class SqliteStorage:
                 timeout=_BUSY_TIMEOUT_MS / 1000,
             )
             self._setup(self._conn)
+            if max_bytes is not None:
+                page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+                pages = max(1, max_bytes // page_size)
+                self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
         except sqlite3.Error as exc:
             self._close_quietly()
             raise self._error("open", exc) from None
