@@ -9,12 +9,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from storage_workload import batch
 
 from bitcraps.consensus import (
     Checkpoint,
@@ -23,8 +25,8 @@ from bitcraps.consensus import (
     Committed,
     DurableLog,
     NewView,
-    PrePrepare,
     Prepare,
+    PrePrepare,
     Record,
     ViewChange,
     ViewState,
@@ -37,7 +39,6 @@ from bitcraps.node.storage import (
     StorageFullError,
     table_db_path,
 )
-from storage_workload import batch
 from test_durable import (
     EXAMPLES,
     committed,
@@ -233,7 +234,7 @@ def test_a_size_cap_gives_storage_full_and_keeps_what_was_committed(tmp_path: Pa
 
 
 @pytest.fixture
-def tiny_fs(tmp_path: Path) -> Path:
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "tiny"
     mount.mkdir()
     if os.geteuid() != 0:
