@@ -287,8 +287,8 @@ def _syntax_error(name: str, text: str, exc: tomllib.TOMLDecodeError) -> str:
         return f"{name} line {match.group(1)}: {message[:match.start()]} (column {match.group(2)})"
     match = re.search(r"\s*\(at end of document\)$", message)
     if match:
-        return f"{name} line {max(1, text.count(chr(10)) + 1)}: {message[:match.start()]} " \
-               "(at the end of the file)"
+        last = max(1, len(text.rstrip().splitlines()))
+        return f"{name} line {last}: {message[:match.start()]} (at the end of the file)"
     return f"{name}: {message}"
 
 

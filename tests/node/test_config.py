@@ -1,0 +1,244 @@
+"""node.toml: the template, validation errors that name key and line, env overrides, reload."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bitcraps.consensus import ReplicaConfig
+from bitcraps.node._node_toml import TEMPLATE
+from bitcraps.node.config import (
+    RELOADABLE_KEYS,
+    ConfigError,
+    NodeConfig,
+    apply_reload,
+    default_data_dir,
+    diff_reload,
+    load_config,
+    parse_config,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+KEY_A, KEY_B, KEY_C, KEY_D = ("aa" * 32, "bb" * 32, "cc" * 32, "dd" * 32)
+PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
+
+TABLES = f"""
+[[tables]]
+table_id = "00112233445566778899aabbccddeeff"
+game = "kv"
+replicas = ["{KEY_A}", "{KEY_B}", "{KEY_C}", "{KEY_D}"]
+replica_addresses = {{ "{KEY_B}" = "/ip4/192.0.2.1/tcp/4001" }}
+
+[[tables]]
+table_id = "ffeeddccbbaa99887766554433221100"
+replicas = ["{KEY_A}"]
+"""
+
+
+def _error(text: str, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, env=env or {})
+    return str(info.value)
+
+
+# --- the template ----------------------------------------------------------------------------
+
+
+def test_the_shipped_template_is_the_embedded_one() -> None:
+    assert (REPO / "configs" / "node.toml").read_text(encoding="utf-8") == TEMPLATE
+
+
+def test_the_template_loads_to_the_defaults(tmp_path: Path) -> None:
+    config = parse_config(TEMPLATE, env={"BITCRAPS_DATA_DIR": str(tmp_path)})
+    defaults = NodeConfig()
+    for section in ("api", "network", "consensus", "metrics"):
+        if section == "api":
+            assert config.api.tcp_port == defaults.api.tcp_port == 0
+            assert config.api.tcp_host == defaults.api.tcp_host
+        else:
+            assert getattr(config, section) == getattr(defaults, section)
+    assert config.node.log_level == "info" and config.tables == ()
+    assert config.data_dir == tmp_path and config.control_socket == tmp_path / "control.sock"
+
+
+def test_the_template_explains_every_key() -> None:
+    for section in ("node", "api", "network", "consensus", "metrics"):
+        assert f"\n[{section}]\n" in TEMPLATE
+        for key in type(getattr(NodeConfig(), section)).model_fields:
+            assert re.search(rf"^(# )?{key} = ", TEMPLATE, re.MULTILINE), f"{section}.{key}"
+    for key in ("table_id", "game", "replicas", "replica_addresses"):
+        assert re.search(rf"^# (# )?{key}", TEMPLATE, re.MULTILINE) or f"# {key} =" in TEMPLATE
+
+
+# --- valid files -----------------------------------------------------------------------------
+
+
+def test_a_full_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text(f"""
+[node]
+data_dir = "state"
+log_level = "DEBUG"
+[api]
+unix_socket = "sock/api.sock"
+tcp_port = 8440
+[network]
+listen_addrs = ["/ip4/0.0.0.0/tcp/4001", "/ip6/::1/udp/4001/quic-v1"]
+bootstrap = ["/ip4/192.0.2.7/tcp/4001/p2p/{PEER}", "/dns4/boot.example/tcp/4001/p2p/{PEER}"]
+[consensus]
+tick_ms = 20
+checkpoint_interval_seqs = 8
+log_window_seqs = 32
+[metrics]
+enabled = false
+{TABLES}""")
+    config = load_config(path, env={})
+    assert config.data_dir == tmp_path / "state"  # relative to the file
+    assert config.control_socket == tmp_path / "state" / "sock" / "api.sock"
+    assert config.node.log_level == "debug" and config.api.tcp_port == 8440
+    assert len(config.network.bootstrap) == 2 and not config.metrics.enabled
+    first, second = config.tables
+    assert first.table_id_bytes == bytes.fromhex("00112233445566778899aabbccddeeff")
+    assert second.game == "kv" and second.replica_keys == (bytes.fromhex(KEY_A),)
+    replica = config.replica_config(first)
+    assert isinstance(replica, ReplicaConfig) and replica.n == 4 and replica.f == 1
+    assert (replica.checkpoint_interval_seqs, replica.log_window_seqs) == (8, 32)
+
+
+def test_default_data_dir_order(tmp_path: Path) -> None:
+    home = Path.home()
+    assert default_data_dir({}) == home / ".local" / "share" / "bitcraps"
+    assert default_data_dir({"XDG_DATA_HOME": "/x"}) == Path("/x/bitcraps")
+    assert default_data_dir({"XDG_DATA_HOME": "/x", "STATE_DIRECTORY": "/s:/t"}) == Path("/s")
+    assert default_data_dir({"STATE_DIRECTORY": "/s", "BITCRAPS_DATA_DIR": "/b"}) == Path("/b")
+    env = {"BITCRAPS_DATA_DIR": str(tmp_path / "b"), "BITCRAPS_NODE__DATA_DIR": "/override"}
+    assert parse_config("", env=env).data_dir == Path("/override")
+
+
+# --- errors name the key and the line --------------------------------------------------------
+
+
+def test_a_syntax_error_names_the_line() -> None:
+    assert _error('[node]\nlog_level = "info"\ntick = = 3\n') \
+        .startswith("node.toml line 3: Invalid value (column")
+    assert _error("[api]\ntcp_port = [1,\n").startswith("node.toml line 2: ")
+    assert _error('[node]\n[node]\n').startswith("node.toml line 2: ")
+
+
+def test_a_wrong_type_names_the_key_and_line() -> None:
+    text = '[node]\nlog_level = "info"\n\n[consensus]\n# tick\ntick_ms = "fast"\n'
+    assert _error(text) == ("node.toml line 6: consensus.tick_ms: Input should be a valid "
+                            "integer, unable to parse string as an integer (got 'fast')")
+    assert "node.toml line 2: node.log_level: Input should be 'debug'" in \
+        _error('[node]\nlog_level = "loud"\n')
+    assert "node.toml line 2: metrics.enabled: Input should be a valid boolean" in \
+        _error('[metrics]\nenabled = "maybe"\n')
+    assert "node.toml line 2: api.tcp_port: Input should be less than or equal to 65535" in \
+        _error("[api]\ntcp_port = 70000\n")
+
+
+def test_unknown_keys_and_sections_are_rejected_with_their_line() -> None:
+    assert _error("[api]\ntcp_host = 'x'\ntcp_prot = 1\n") == \
+        "node.toml line 3: api.tcp_prot: unknown key"
+    assert _error("# c\n[nodes]\nx = 1\n") == "node.toml line 2: nodes: unknown key"
+    assert _error("log_level = 'x'\n") == "node.toml line 1: log_level: unknown key"
+
+
+def test_errors_inside_tables_name_the_entry_and_line() -> None:
+    bad = TABLES.replace(f'replicas = ["{KEY_A}"]', f'replicas = ["{KEY_A}", "zz"]')
+    message = _error(bad)
+    line = bad.splitlines().index(f'replicas = ["{KEY_A}", "zz"]') + 1
+    assert message.startswith(f"node.toml line {line}: tables[1].replicas: a replica is a 32-byte")
+    assert "tables[0].game" in _error(TABLES.replace('game = "kv"', 'game = "poker"'))
+    missing = _error('[[tables]]\ngame = "kv"\nreplicas = ["' + KEY_A + '"]\n')
+    assert missing == "node.toml line 1: tables[0].table_id: missing required key"
+    dup = TABLES.replace("ffeeddccbbaa99887766554433221100", "00112233445566778899aabbccddeeff")
+    assert "same table_id" in _error(dup)
+    assert "replica_addresses names" in _error(TABLES.replace(
+        f'{{ "{KEY_B}" =', f'{{ "{"ee" * 32}" ='))
+
+
+def test_cross_key_rules_and_addresses() -> None:
+    assert "log_window_seqs (40) must be a multiple of checkpoint_interval_seqs (16)" in \
+        _error("[consensus]\nlog_window_seqs = 40\n")
+    assert "network.listen_addrs: not a valid multiaddr" in \
+        _error('[network]\nlisten_addrs = ["127.0.0.1:4001"]\n')
+    assert "network.bootstrap: not a valid bootstrap address" in \
+        _error('[network]\nbootstrap = ["/ip4/1.2.3.4/tcp/4001"]\n')  # no /p2p/<peer id>
+
+
+def test_several_problems_are_all_reported() -> None:
+    message = _error("[api]\ntcp_port = -1\n[consensus]\ntick_ms = 0\n")
+    assert "line 2: api.tcp_port" in message and "line 4: consensus.tick_ms" in message
+
+
+def test_file_problems(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read .*missing.toml"):
+        load_config(tmp_path / "missing.toml", env={})
+    path = tmp_path / "node.toml"
+    path.write_bytes(b"[node]\nlog_level = '\xff'\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path, env={})
+    path.write_text("[api]\ntcp_port = 'x'\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))} line 2: api.tcp_port"):
+        load_config(path, env={})
+
+
+# --- environment overrides -------------------------------------------------------------------
+
+
+def test_environment_overrides_apply_after_the_file() -> None:
+    text = '[node]\nlog_level = "info"\n[api]\ntcp_port = 8440\n'
+    env = {
+        "BITCRAPS_NODE__LOG_LEVEL": "debug",
+        "BITCRAPS_API__TCP_PORT": "0",
+        "BITCRAPS_METRICS__ENABLED": "false",
+        "BITCRAPS_NETWORK__BOOTSTRAP": f'["/ip4/10.0.0.2/tcp/4001/p2p/{PEER}"]',
+        "bitcraps_consensus__tick_ms": "25",
+        "BITCRAPS_DEBUG": "1",  # not an override
+        "OTHER__THING": "x",
+    }
+    config = parse_config(text, env=env)
+    assert config.node.log_level == "debug" and config.api.tcp_port == 0
+    assert not config.metrics.enabled and config.consensus.tick_ms == 25
+    assert config.network.bootstrap == (f"/ip4/10.0.0.2/tcp/4001/p2p/{PEER}",)
+
+
+def test_bad_environment_overrides_name_the_variable() -> None:
+    assert _error("", {"BITCRAPS_API__TCP_PORT": "abc"}) == (
+        "environment variable BITCRAPS_API__TCP_PORT: api.tcp_port: Input should be a valid "
+        "integer, unable to parse string as an integer (got 'abc')")
+    assert _error("", {"BITCRAPS_API__TCP_PROT": "1"}) == \
+        "environment variable BITCRAPS_API__TCP_PROT: api.tcp_prot: unknown key"
+    assert _error("", {"BITCRAPS_NOPE__X": "1"}).startswith(
+        "environment variable BITCRAPS_NOPE__X: no section [nope]")
+    assert _error("", {"BITCRAPS_TABLES__X": "1"}).startswith(
+        "environment variable BITCRAPS_TABLES__X: no section [tables]")
+    assert _error("", {"BITCRAPS_NETWORK__BOOTSTRAP": "[oops"}).startswith(
+        "environment variable BITCRAPS_NETWORK__BOOTSTRAP: not a TOML value")
+
+
+# --- reload ----------------------------------------------------------------------------------
+
+
+def test_reload_applies_only_reloadable_keys(tmp_path: Path) -> None:
+    env = {"BITCRAPS_DATA_DIR": str(tmp_path)}
+    old = parse_config(TEMPLATE + TABLES, env=env)
+    assert diff_reload(old, parse_config(TEMPLATE + TABLES, env=env)) == ({}, [])
+    changed = (TEMPLATE + TABLES).replace('log_level = "info"', 'log_level = "debug"') \
+        .replace("view_change_timeout_ticks = 40", "view_change_timeout_ticks = 80") \
+        .replace("tcp_port = 0", "tcp_port = 8440") \
+        .replace("bootstrap = []", f'bootstrap = ["/ip4/10.0.0.2/tcp/1/p2p/{PEER}"]') \
+        .replace(f'replicas = ["{KEY_A}"]', f'replicas = ["{KEY_B}"]')
+    new = parse_config(changed, env=env)
+    applied, refused = diff_reload(old, new)
+    assert applied == {"node.log_level": "debug", "consensus.view_change_timeout_ticks": 80,
+                       "network.bootstrap": (f"/ip4/10.0.0.2/tcp/1/p2p/{PEER}",)}
+    assert refused == ["api.tcp_port", "tables"]
+    assert set(applied) <= RELOADABLE_KEYS
+    running = apply_reload(old, new)
+    assert running.node.log_level == "debug" and running.consensus.view_change_timeout_ticks == 80
+    assert running.api.tcp_port == 0 and running.tables == old.tables
+    assert diff_reload(running, new) == ({}, ["api.tcp_port", "tables"])
