@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "bitcraps.node.cmd_bench",
     "bitcraps.node.cmd_demo",
     "bitcraps.node.cmd_init",
+    "bitcraps.node.cmd_daemon",
     "bitcraps.node.cmd_control",
 ]
 

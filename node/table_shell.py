@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -32,6 +32,9 @@ from bitcraps.consensus import (
 )
 
 from .verification import VerificationCache, apply_verdicts, plan_batch
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
 
 INLINE_VERIFY_MAX = 4
 INBOX_FRAMES = 4096
@@ -92,7 +95,7 @@ class TableShell:
         self._send_frame = send_frame
         self._tick_seconds = tick_seconds
         self._offload = offload or thread_offload(trio.CapacityLimiter(1))
-        self._on_event = on_event
+        self.on_event = on_event
         self._on_executed = on_executed
         self._cache = VerificationCache()
         self._inbox_send, self._inbox = trio.open_memory_channel[tuple[bytes, Envelope[Any]]](
@@ -147,7 +150,7 @@ class TableShell:
 
     # --- the loop ------------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             task_status.started()
@@ -217,8 +220,8 @@ class TableShell:
                 self._progress.set()
                 self._progress = trio.Event()
             for event in ready.events:
-                if self._on_event is not None:
-                    self._on_event(event)
+                if self.on_event is not None:
+                    self.on_event(event)
             replica.advance(ready)
 
     # --- routing -------------------------------------------------------------------------

@@ -1,0 +1,383 @@
+"""The node daemon: one nursery owns every service, and each reports ready before the next.
+
+Order of start: transport (listening), the tables (each replica recovered from its own
+SQLite log), the frame router, the control API (cookie written, sockets listening), then
+signals and the watchdog; only then READY=1. SIGTERM drains: the API stops taking
+requests, the transport closes, storage is closed; the process exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+from prometheus_client import CollectorRegistry
+
+from bitcraps.consensus import (
+    ByzantineDetected,
+    DecodeError,
+    Event,
+    KeyValueApp,
+    MessageRejected,
+    Replica,
+    ReplicaConfig,
+    RequestCommitted,
+    ViewChanged,
+    decode_envelope,
+)
+
+from ._control import ControlError
+from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
+from .identity import NodeIdentity
+from .logs import bind_table, configure_logging, get_logger
+from .metrics import NodeMetrics
+from .storage import SqliteStorage, table_db_path
+from .systemd import Notifier, run_watchdog
+from .table_shell import SubmitError, TableShell, thread_offload
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
+
+DRAIN_SECONDS = 5.0
+VERIFY_THREADS = 2
+
+
+@dataclass
+class HostedTable:
+    section: TableSection
+    config: ReplicaConfig
+    storage: SqliteStorage
+    shell: TableShell
+    last_progress: float
+
+
+class Node:
+    """A running node; implements `NodeControl` for the API."""
+
+    def __init__(self, config: NodeConfig, identity: NodeIdentity, *,
+                 config_path: Path | None = None, notifier: Notifier | None = None,
+                 verify_batch: Callable[..., list[bool]] | None = None) -> None:
+        from bitcraps.transports.libp2p_transport import Libp2pTransport
+
+        self.config = config
+        self.node_identity = identity
+        self.config_path = config_path
+        self.notifier = notifier or Notifier.from_env()
+        self.metrics = NodeMetrics()
+        self.log = get_logger("bitcraps.node")
+        self.transport = Libp2pTransport(identity.seed,
+                                         listen_addrs=config.network.listen_addrs)
+        self._verify_batch = verify_batch or _default_verifier()
+        self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
+        self.tables_by_id: dict[bytes, HostedTable] = {}
+        self.api_binds: list[str] = []
+        self.frames_unroutable = 0
+        self._stop = trio.Event()
+        self._api_shutdown = trio.Event()
+        self._started_at = time.monotonic()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.transport.run)
+                self._register_addresses()
+                for section in self.config.tables:
+                    await self._open_table(nursery, section)
+                nursery.start_soon(self._route_incoming)
+                nursery.start_soon(self._warm_connections)
+                await self._start_api(nursery)
+                nursery.start_soon(self._handle_signals)
+                nursery.start_soon(run_watchdog, self.notifier, self.healthy)
+                self.metrics.healthy.set(1)
+                self.notifier.ready("serving")
+                self.log.info("node ready", node_id=self.node_identity.node_id,
+                              addresses=list(self.transport.listen_multiaddrs),
+                              api=self.api_binds, tables=len(self.tables_by_id))
+                task_status.started()
+                await self._stop.wait()
+                await self._drain(nursery)
+        finally:
+            for table in self.tables_by_id.values():
+                table.storage.close()
+            close = getattr(self._verify_batch, "close", None)
+            if close is not None:
+                close()
+
+    async def _drain(self, nursery: trio.Nursery) -> None:
+        self.notifier.stopping("draining")
+        self.metrics.healthy.set(0)
+        self.log.info("node stopping")
+        self._api_shutdown.set()
+        with trio.move_on_after(DRAIN_SECONDS):
+            await self.transport.aclose()
+        nursery.cancel_scope.cancel()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def _open_table(self, nursery: trio.Nursery, section: TableSection) -> None:
+        replica_config = self.config.replica_config(section)
+        if replica_config.index_of(self.node_identity.public_key) is None:
+            self.log.warning("not a replica of this table; skipped", table_id=section.table_id)
+            return
+        path = table_db_path(self.config.data_dir, section.table_id_bytes)
+        storage = await trio.to_thread.run_sync(SqliteStorage, path)
+        records = await trio.to_thread.run_sync(storage.records)
+        app = KeyValueApp()
+        seed = int.from_bytes(os.urandom(8), "big")
+        if records:
+            replica = Replica.recover(replica_config, app, self.node_identity, records,
+                                      jitter_seed=seed)
+        else:
+            replica = Replica(replica_config, app, self.node_identity, jitter_seed=seed)
+        events: list[Event] = []
+        shell = TableShell(
+            config=replica_config, replica=replica, storage=storage,
+            signer=self.node_identity, verify_batch=self._verify_batch,
+            send_frame=self.transport.send, tick_seconds=self._tick_seconds,
+            offload=self._offload, on_event=events.append,
+        )
+        table = HostedTable(section, replica_config, storage, shell, time.monotonic())
+        shell.on_event = partial(self._on_event, table)
+        await nursery.start(shell.run)
+        self.tables_by_id[replica_config.table_id] = table
+        bind_table(self.log, section.table_id).info(
+            "table open", replica=replica.index, recovered_records=len(records),
+            last_executed_seq=replica.last_executed_seq, view=replica.view)
+
+    # --- network -------------------------------------------------------------------------
+
+    def _register_addresses(self) -> None:
+        for section in self.config.tables:
+            for key_hex, address in section.replica_addresses.items():
+                key = bytes.fromhex(key_hex)
+                if key != self.node_identity.public_key:
+                    self.transport.add_peer_address(key, address)
+        for address in self.config.network.bootstrap:
+            named = public_key_for_multiaddr(address)
+            if named is not None and named != self.node_identity.public_key:
+                self.transport.add_peer_address(named, address)
+
+    async def _warm_connections(self) -> None:
+        """Dial every fellow replica once at start, so no dial sits on the commit path."""
+        peers = {key for table in self.tables_by_id.values() for key in table.config.replicas}
+        peers.discard(self.node_identity.public_key)
+        async with trio.open_nursery() as nursery:
+            for peer in peers:
+                nursery.start_soon(self._connect_quietly, peer)
+
+    async def _connect_quietly(self, peer: bytes) -> None:
+        try:
+            await self.transport.connect(peer)
+        except Exception as exc:  # a peer that is down now is dialed again on first send
+            self.log.info("peer not reachable yet", peer=peer.hex(), error=str(exc))
+
+    async def _route_incoming(self) -> None:
+        async for peer, frame in self.transport.incoming:
+            try:
+                envelope = decode_envelope(frame)
+            except DecodeError as exc:
+                self.metrics.messages_rejected.labels(reason="undecodable").inc()
+                self.log.debug("undecodable frame", peer=peer.hex(), error=str(exc))
+                continue
+            table = self.tables_by_id.get(envelope.table_id)
+            if table is None:
+                self.frames_unroutable += 1
+                self.metrics.messages_rejected.labels(reason="unknown_table").inc()
+                continue
+            self.metrics.messages_in.labels(table=table.section.table_id).inc()
+            table.shell.deliver(peer, envelope)
+
+    # --- events, health, signals ---------------------------------------------------------
+
+    def _on_event(self, table: HostedTable, event: Event) -> None:
+        table_id = table.section.table_id
+        replica = table.shell.replica
+        if isinstance(event, RequestCommitted):
+            table.last_progress = time.monotonic()
+            self.metrics.requests_committed.labels(table=table_id).inc()
+        elif isinstance(event, ViewChanged):
+            bind_table(self.log, table_id).info("view changed", view=event.view,
+                                                primary=event.primary)
+        elif isinstance(event, MessageRejected):
+            self.metrics.messages_rejected.labels(reason="protocol").inc()
+        elif isinstance(event, ByzantineDetected):
+            self.metrics.messages_rejected.labels(reason="byzantine").inc()
+            bind_table(self.log, table_id).warning("byzantine replica", replica=event.replica,
+                                                   reason=event.reason)
+        self.metrics.table_progress(table_id, replica.view, replica.last_executed_seq)
+
+    def healthy(self) -> bool:
+        """Serving, and no table has waited on pending requests for long without progress."""
+        if self._stop.is_set():
+            return False
+        now = time.monotonic()
+        for table in self.tables_by_id.values():
+            pending = table.shell.replica.statistics()["pending_requests"]
+            window_s = 20 * table.config.view_change_timeout_ticks * self._tick_seconds
+            if pending and now - table.last_progress > window_s:
+                return False
+        return True
+
+    @property
+    def _tick_seconds(self) -> float:
+        return self.config.consensus.tick_ms / 1000
+
+    async def _handle_signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if signum == signal.SIGHUP:
+                    self.reload()
+                else:
+                    self.log.info("signal received", signal=signal.Signals(signum).name)
+                    self.request_stop()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read node.toml and apply what may change at run time."""
+        if self.config_path is None:
+            return
+        self.notifier.reloading("reloading configuration")
+        try:
+            new = load_config(self.config_path)
+        except Exception as exc:  # a bad file on reload keeps the running configuration
+            self.log.error("configuration not reloaded", error=str(exc))
+            self.notifier.ready("serving (reload failed)")
+            return
+        applied, refused = diff_reload(self.config, new)
+        self._apply(applied)
+        self.log.info("configuration reloaded", applied=sorted(applied),
+                      need_restart=refused)
+        self.notifier.ready("serving")
+
+    def _apply(self, applied: dict[str, Any]) -> None:
+        for key, value in applied.items():
+            section, field = key.split(".")
+            part = getattr(self.config, section).model_copy(update={field: value})
+            self.config = self.config.model_copy(update={section: part})
+            if key == "node.log_level":
+                configure_logging(value, self.node_identity.node_id)
+        if "network.bootstrap" in applied:
+            self._register_addresses()
+
+    # --- API -----------------------------------------------------------------------------
+
+    async def _start_api(self, nursery: trio.Nursery) -> None:
+        from ._cookie import cookie_path, write_cookie
+        from .api import build_app
+        from .api_server import serve_api
+
+        token = write_cookie(cookie_path(self.config.data_dir))
+        app = build_app(self, token)
+        api = self.config.api
+        tcp = (api.tcp_host, api.tcp_port) if api.tcp_port else None
+        self.api_binds = await nursery.start(partial(
+            serve_api, app, unix_socket=self.config.control_socket, tcp=tcp,
+            shutdown=self._api_shutdown))
+
+    @property
+    def metrics_registry(self) -> CollectorRegistry:
+        return self.metrics.registry
+
+    def identity(self) -> dict[str, Any]:
+        return {"node_id": self.node_identity.node_id,
+                "peer_id": self.transport.libp2p_peer_id,
+                "addresses": list(self.transport.listen_multiaddrs)}
+
+    def status(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        return {
+            "node_id": self.node_identity.node_id,
+            "peer_id": self.transport.libp2p_peer_id,
+            "version": version("bitcraps"),
+            "uptime_s": round(time.monotonic() - self._started_at, 3),
+            "healthy": self.healthy(),
+            "tables": len(self.tables_by_id),
+            "peers": sum(1 for p in self.transport.peers() if p.connected),
+            "api": self.api_binds,
+        }
+
+    def peers(self) -> list[dict[str, Any]]:
+        return [{"peer": p.peer.hex(), "addresses": list(p.addresses),
+                 "connected": p.connected, "transport": p.transport}
+                for p in self.transport.peers()]
+
+    def tables(self) -> list[dict[str, Any]]:
+        return [_describe_table(table) for table in self.tables_by_id.values()]
+
+    def config_show(self) -> dict[str, Any]:
+        shown: dict[str, Any] = self.config.model_dump(mode="json")
+        return shown
+
+    async def config_set(self, key: str, value: str) -> dict[str, Any]:
+        if key not in RELOADABLE_KEYS:
+            raise ControlError(f"{key} cannot change while the node runs; edit node.toml and "
+                               f"restart (run-time keys: {', '.join(sorted(RELOADABLE_KEYS))})")
+        section, field = key.split(".")
+        current = getattr(self.config, section)
+        try:
+            parsed: Any = [v for v in value.split(",") if v] if field == "bootstrap" else value
+            updated = current.model_validate({**current.model_dump(), field: parsed})
+        except Exception as exc:
+            raise ControlError(f"{key}: {exc}") from None
+        self._apply({key: getattr(updated, field)})
+        return {"key": key, "value": getattr(updated, field),
+                "note": "applied to the running node; edit node.toml to keep it"}
+
+    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
+        try:
+            table = self.tables_by_id[bytes.fromhex(table_id)]
+        except (ValueError, KeyError):
+            raise ControlError(f"this node hosts no table {table_id}", 404) from None
+        try:
+            timestamp, result = await table.shell.submit(operation)
+        except SubmitError as exc:
+            raise ControlError(str(exc), 503) from None
+        return {"table_id": table_id, "timestamp": timestamp, "result": result.hex()}
+
+
+def _describe_table(table: HostedTable) -> dict[str, Any]:
+    replica = table.shell.replica
+    return {
+        "table_id": table.section.table_id,
+        "game": table.section.game,
+        "replicas": list(table.section.replicas),
+        "replica_index": replica.index,
+        "view": replica.view,
+        "primary": table.config.primary(replica.view),
+        "changing_view": replica.changing_view,
+        "last_executed_seq": replica.last_executed_seq,
+        "stable_checkpoint_seq": replica.stable_checkpoint_seq,
+        "state_digest": replica.state_digest().hex(),
+        "shell": asdict(table.shell.stats),
+    }
+
+
+def public_key_for_multiaddr(address: str) -> bytes | None:
+    """The Ed25519 key named by a multiaddr's /p2p/ part, if it names one."""
+    from libp2p.peer.id import ID
+
+    from bitcraps.transports._libp2p_host import public_key_from_id
+
+    _, _, peer = address.rpartition("/p2p/")
+    if not peer:
+        return None
+    try:
+        return public_key_from_id(ID.from_base58(peer))
+    except Exception:  # not base58, or not an Ed25519 identity multihash
+        return None
+
+
+def _default_verifier() -> Callable[..., list[bool]]:
+    from bitcraps.accel._ed25519_procs import ProcessBatchVerifier
+
+    return ProcessBatchVerifier(VERIFY_THREADS)
