@@ -28,10 +28,16 @@ COOKIE_NAME = "control.cookie"
 
 
 def default_data_dir() -> Path:
-    """``$BITCRAPS_DATA_DIR``, else ``~/.local/share/bitcraps``."""
-    env = os.environ.get(DATA_DIR_ENV, "").strip()
-    if env:
-        return Path(env)
+    """``$BITCRAPS_DATA_DIR``, else ``$STATE_DIRECTORY`` (systemd), else
+    ``$XDG_DATA_HOME/bitcraps``, else ``~/.local/share/bitcraps`` (as `bitcraps.node.config`,
+    which the CLI does not import: pydantic is slow to load)."""
+    env = os.environ
+    if env.get(DATA_DIR_ENV):
+        return Path(env[DATA_DIR_ENV]).expanduser()
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    if env.get("XDG_DATA_HOME"):
+        return Path(env["XDG_DATA_HOME"]) / "bitcraps"
     return Path.home() / ".local" / "share" / "bitcraps"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -162,14 +163,47 @@ def test_no_daemon_from_a_real_process(data_dir: Path) -> None:
 
 
 def test_status_imports_nothing_heavy(data_dir: Path) -> None:
+    # `bitcraps status` must start fast: no other command module, no daemon-side library.
+    # (httpx's transport imports trio once it connects; that is the client's own cost.)
     probe = (
         "import sys\n"
         "from bitcraps.node.cli import main\n"
         f"code = main(['status', '--data-dir', {str(data_dir)!r}])\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'libp2p', 'hypercorn', 'starlette', 'prometheus_client', 'structlog', 'trio'})\n"
-        "print(heavy)\n"
+        "heavy = {'libp2p', 'hypercorn', 'starlette', 'prometheus_client', 'structlog',\n"
+        "         'pydantic', 'bitcraps.consensus', 'bitcraps.node.config', 'importlib.metadata'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             timeout=30, check=False)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("env", [
+    {"BITCRAPS_DATA_DIR": "~/x"}, {"STATE_DIRECTORY": "/var/lib/bitcraps:/other"},
+    {"XDG_DATA_HOME": "/xdg"}, {},
+])
+def test_default_data_dir_matches_the_daemons(monkeypatch: pytest.MonkeyPatch,
+                                              env: dict[str, str]) -> None:
+    from bitcraps.node import _cookie, config
+
+    for name in ("BITCRAPS_DATA_DIR", "STATE_DIRECTORY", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _cookie.default_data_dir() == config.default_data_dir()
+    assert _cookie.socket_path(_cookie.default_data_dir()).name == config.CONTROL_SOCKET
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(action.choices)
+
+
+def test_lean_commands_are_what_their_module_registers() -> None:
+    from bitcraps.node import cli
+
+    assert set(cli.LEAN_COMMANDS.values()) <= set(cli.COMMAND_MODULES)
+    for module in set(cli.LEAN_COMMANDS.values()):
+        registered = _commands(cli.build_parser([module])) - {"version"}
+        assert registered == {n for n, m in cli.LEAN_COMMANDS.items() if m == module}
+    assert set(cli.LEAN_COMMANDS) <= _commands(cli.build_parser())
