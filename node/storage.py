@@ -34,6 +34,7 @@ Schema (``PRAGMA user_version`` = ``SCHEMA_VERSION``, ``PRAGMA application_id`` 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -96,13 +97,19 @@ class SqliteStorage:
     """A durable log in one SQLite file; see the module docstring for the rules."""
 
     def __init__(self, path: Path | str, max_bytes: int | None = None) -> None:
-        """Open (creating if missing) the store at ``path``. ``max_bytes`` caps the database
-        file's size: a write that would grow it past the cap fails with StorageFullError."""
+        """Open the store at ``path``, creating it (and missing parent directories, mode 0700)
+        if needed. ``max_bytes`` caps the database file's size: a write that would grow it
+        past the cap fails with StorageFullError."""
         self.path = Path(path)
         self.writes = 0
         self.syncs = 0
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the directory of {self.path}: "
+                               f"{exc.strerror or exc}") from None
         try:
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False,
@@ -120,6 +127,16 @@ class SqliteStorage:
             self._close_quietly()
             raise
         self._next_ord = self._query_next_ord()
+        try:  # a new database file (and its WAL) must survive a power cut: sync the directory
+            fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self._close_quietly()
+            raise StorageError(f"cannot sync the directory of {self.path}: "
+                               f"{exc.strerror or exc}") from None
 
     # --- the DurableLog interface ------------------------------------------------------------
 

@@ -330,9 +330,14 @@ def test_a_closed_store_says_so(tmp_path: Path) -> None:
         storage.records()
 
 
-def test_a_missing_directory_is_a_storage_error(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="no-such-dir"):
-        SqliteStorage(tmp_path / "no-such-dir" / "t.sqlite")
+def test_missing_directories_are_created_private(tmp_path: Path) -> None:
+    path = table_db_path(tmp_path / "data", bytes(16))
+    with SqliteStorage(path) as storage:
+        storage.write([ViewState(0, 0)])
+    assert (tmp_path / "data" / "tables").stat().st_mode & 0o777 == 0o700
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StorageError, match="cannot create the directory of"):
+        SqliteStorage(tmp_path / "file" / "t.sqlite")
 
 
 def test_table_db_path() -> None:
