@@ -130,6 +130,7 @@ class Node:
             self.log.warning("not a replica of this table; skipped", table_id=section.table_id)
             return
         path = table_db_path(self.config.data_dir, section.table_id_bytes)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         storage = await trio.to_thread.run_sync(SqliteStorage, path)
         records = await trio.to_thread.run_sync(storage.records)
         app = KeyValueApp()

@@ -1,0 +1,146 @@
+"""Real `bitcraps daemon` processes on loopback for tests: start, wait for READY, kill, query.
+
+Readiness is the daemon's own sd_notify READY=1 on a datagram socket the test binds as
+NOTIFY_SOCKET: the test waits on a socket, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from bitcraps.node.api_client import ApiClient
+from bitcraps.node.identity import IDENTITY_FILE, load_identity
+
+BITCRAPS = str(Path(sys.executable).with_name("bitcraps"))
+TABLE_ID = "b17c4a95b17c4a95b17c4a95b17c4a95"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def add(key: bytes, delta: int = 1) -> str:
+    return bytes(msgpack.packb([b"add", key, delta])).hex()
+
+
+@dataclass
+class Daemon:
+    index: int
+    data_dir: Path
+    port: int
+    node_id: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    notify: socket.socket | None = None
+    ready_timeout_s: float = 30.0
+
+    @property
+    def api(self) -> ApiClient:
+        return ApiClient(self.data_dir)
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        notify_path = str(self.data_dir / "notify.sock")
+        if os.path.exists(notify_path):
+            os.unlink(notify_path)
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(notify_path)
+        self.notify.settimeout(0.25)
+        self.ready_timeout_s = timeout_s
+        env = {**os.environ, "NOTIFY_SOCKET": notify_path, "BITCRAPS_DATA_DIR": str(self.data_dir)}
+        log = open(self.data_dir / "daemon.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [BITCRAPS, "daemon", "--config", str(self.data_dir / "node.toml")],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        self.wait_notify("READY=1")
+
+    def wait_notify(self, field_wanted: str) -> None:
+        """Wait for a notify field; fail at once if the daemon exits, or at the deadline."""
+        assert self.notify is not None and self.process is not None
+        deadline = time.monotonic() + self.ready_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                message = self.notify.recv(4096).decode()
+            except TimeoutError:
+                if self.process.poll() is not None:
+                    break
+                continue
+            if field_wanted in message.split("\n"):
+                return
+        raise AssertionError(f"daemon {self.index} sent no {field_wanted}:\n" + self.log_tail())
+
+    def kill(self, sig: int = signal.SIGKILL) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        if self.notify is not None:
+            self.notify.close()
+            self.notify = None
+        return code
+
+    def table(self) -> dict[str, Any]:
+        tables = self.api.get("/v1/tables")["tables"]
+        return next(t for t in tables if t["table_id"] == TABLE_ID)
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.data_dir / "daemon.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def make_cluster(count: int, *, tick_ms: int = 10) -> list[Daemon]:
+    """Initialise `count` data dirs and write each a node.toml hosting one shared table."""
+    root = Path(tempfile.mkdtemp(prefix="bcd-", dir="/tmp"))
+    daemons = []
+    for i in range(count):
+        data_dir = root / f"n{i}"
+        subprocess.run([BITCRAPS, "init", "--data-dir", str(data_dir)],
+                       capture_output=True, check=True)
+        daemon = Daemon(i, data_dir, free_port())
+        daemon.node_id = load_identity(data_dir / IDENTITY_FILE).node_id
+        daemons.append(daemon)
+    replicas = ", ".join(f'"{d.node_id}"' for d in daemons)
+    addresses = "\n".join(f'"{d.node_id}" = "/ip4/127.0.0.1/tcp/{d.port}"' for d in daemons)
+    for daemon in daemons:
+        (daemon.data_dir / "node.toml").write_text(f"""
+[node]
+data_dir = "{daemon.data_dir}"
+log_level = "info"
+
+[network]
+listen_addrs = ["/ip4/127.0.0.1/tcp/{daemon.port}"]
+
+[consensus]
+tick_ms = {tick_ms}
+checkpoint_interval_seqs = 8
+log_window_seqs = 32
+view_change_timeout_ticks = 50
+
+[[tables]]
+table_id = "{TABLE_ID}"
+game = "kv"
+replicas = [{replicas}]
+
+[tables.replica_addresses]
+{addresses}
+""")
+    return daemons
+
+
+def stop_all(daemons: list[Daemon]) -> None:
+    for daemon in daemons:
+        if daemon.process is not None:
+            daemon.kill(signal.SIGKILL)
