@@ -23,7 +23,7 @@ import os
 import socket
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from hypercorn.config import Config, Sockets
@@ -31,6 +31,9 @@ from hypercorn.trio.run import worker_serve
 from hypercorn.utils import wrap_app
 
 from bitcraps.node._cookie import read_cookie, write_cookie
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
 
 __all__ = ["ApiServerError", "read_cookie", "serve_api", "write_cookie"]
 
@@ -99,7 +102,7 @@ async def serve_api(
     tcp: tuple[str, int] | None = None,
     shutdown: trio.Event | None = None,
     graceful_timeout_s: float = 3.0,
-    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+    task_status: TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` until ``shutdown`` is set (or the task is cancelled).
 
