@@ -75,9 +75,7 @@ def build_host(
         sec_opt={NOISE_PROTOCOL_ID: noise},
         muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
         listen_addrs=listen_addrs,
-        connection_config=ConnectionConfig(
-            max_connections_per_peer=1, dial_timeout=dial_timeout_s
-        ),
+        connection_config=ConnectionConfig(max_connections_per_peer=1, dial_timeout=dial_timeout_s),
     )
     network = host.get_network()
     network.retry_config = RetryConfig(max_retries=max_retries)  # type: ignore[attr-defined]

@@ -11,11 +11,13 @@ cancelling `run`) stops it. `open_libp2p_transport(...)` does both as a context 
 Choices, see docs/libp2p-notes.md for the measurements behind them:
 - Receiving never waits: a frame that finds the incoming channel full is dropped and counted
   (`frames_dropped`), so the stream keeps draining and yamux never resets a stalled writer.
-- Sending: writes to one peer are serialised by a per-peer `trio.Lock` (FIFO, so frames leave
-  in the order `send` was called). A write that fails on a reused stream is retried once on a
-  fresh stream (the old one went stale: peer restarted or connection dropped); a dial that
-  fails or times out raises `PeerUnreachable`. A cancelled or failed write discards its stream
-  (part of a frame may be on it) and the next send opens a new one.
+- Sending: each peer has one writer task, fed by a bounded queue (`outbox_capacity`), that
+  alone does I/O on that peer's stream: frames leave in the order `send` queued them, queued
+  frames are coalesced into one write, and a caller's cancellation never cuts a libp2p write
+  in half (that corrupts the Noise connection for every stream on it). `send` returns once its
+  frame is written. A write that fails on a reused stream is retried once on a fresh stream
+  (the old one went stale: peer restarted, connection dropped); a dial that fails or times out
+  raises `PeerUnreachable`; a write that times out (peer not reading) drops the connection.
 - Every inbound handler catches every `Exception`: one escaping a handler can kill the swarm.
 - Reading has deadlines: a frame that has started must complete within `frame_timeout_s`
   (partial frames are dropped, counted and the stream reset), and an inbound stream idle for
@@ -25,7 +27,7 @@ Choices, see docs/libp2p-notes.md for the measurements behind them:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -68,6 +70,8 @@ DEFAULT_LISTEN_ADDRS = ("/ip4/127.0.0.1/tcp/0",)
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
 DEFAULT_INCOMING_CAPACITY = 1024
 RESET_TIMEOUT_S = 2.0
+WRITE_BATCH_BYTES = 256 * 1024
+DEFAULT_OUTBOX_CAPACITY = 64
 
 EXTRA_COUNTERS = (
     "oversized_frames",  # a peer announced a frame above max_frame_bytes: stream reset
@@ -80,13 +84,25 @@ EXTRA_COUNTERS = (
 )
 
 
+class _Pending:
+    """One queued frame (empty `data`: only make sure the stream is open) and its outcome."""
+
+    __slots__ = ("data", "done", "error", "payload_bytes")
+
+    def __init__(self, data: bytes, payload_bytes: int) -> None:
+        self.data = data
+        self.payload_bytes = payload_bytes
+        self.done = trio.Event()
+        self.error: TransportError | None = None
+
+
 class _OutboundLink:
-    """One peer's outbound side: the warm stream and the lock that serialises writes."""
+    """One peer's outbound side: a queue of frames and the warm stream its writer task owns."""
 
-    __slots__ = ("lock", "stream")
+    __slots__ = ("outbox", "inbox", "stream")
 
-    def __init__(self) -> None:
-        self.lock = trio.Lock()
+    def __init__(self, capacity: int) -> None:
+        self.outbox, self.inbox = trio.open_memory_channel[_Pending](capacity)
         self.stream: INetStream | None = None
 
 
@@ -104,6 +120,7 @@ class Libp2pTransport:
         write_timeout_s: float = 10.0,
         frame_timeout_s: float = 10.0,
         idle_timeout_s: float = 300.0,
+        outbox_capacity: int = DEFAULT_OUTBOX_CAPACITY,
     ) -> None:
         if max_frame_bytes < 1 or incoming_capacity < 1:
             raise ValueError("max_frame_bytes and incoming_capacity must be at least 1")
@@ -117,9 +134,10 @@ class Libp2pTransport:
         self._write_timeout_s = write_timeout_s
         self._frame_timeout_s = frame_timeout_s
         self._idle_timeout_s = idle_timeout_s
-        self._send_channel, self._receive_channel = trio.open_memory_channel[
-            tuple[PeerId, bytes]
-        ](incoming_capacity)
+        self._outbox_capacity = outbox_capacity
+        self._send_channel, self._receive_channel = trio.open_memory_channel[tuple[PeerId, bytes]](
+            incoming_capacity
+        )
         self._addresses: dict[PeerId, list[Multiaddr]] = {}
         self._links: dict[PeerId, _OutboundLink] = {}
         self._stats = TransportStatistics(extra=dict.fromkeys(EXTRA_COUNTERS, 0))
@@ -148,6 +166,10 @@ class Libp2pTransport:
     @property
     def incoming(self) -> trio.MemoryReceiveChannel[tuple[PeerId, bytes]]:
         return self._receive_channel
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def listen_multiaddrs(self) -> tuple[str, ...]:
@@ -228,8 +250,13 @@ class Libp2pTransport:
                 self._host.get_network().register_notifee(_Notifee(self))
                 async with self._host.run(listen_addrs=self._listen_addrs):
                     self._listen_multiaddrs = tuple(str(a) for a in self._host.get_addrs())
-                    task_status.started()
-                    await self._close_requested.wait()
+                    try:
+                        task_status.started()
+                        await self._close_requested.wait()
+                    finally:
+                        self._closed = True
+                        with trio.CancelScope(shield=True), trio.move_on_after(RESET_TIMEOUT_S):
+                            await self._close_connections()
                 nursery.cancel_scope.cancel()
         finally:
             self._closed = True
@@ -237,6 +264,21 @@ class Libp2pTransport:
             self._send_channel.close()
             self._stopped.set()
             self._notify()
+
+    async def _close_connections(self) -> None:
+        """Close every connection, concurrently (each close sleeps 0.1-0.2 s inside yamux).
+
+        Leaving `host.run()` does not close the connections this host dialed (py-libp2p
+        0.8.1): their sockets stay open and the peers never notice that we left."""
+        async with trio.open_nursery() as nursery:
+            for pid in list(self._host.get_network().get_connections_map()):
+                nursery.start_soon(self._close_connection, pid)
+
+    async def _close_connection(self, pid: ID) -> None:
+        try:
+            await self._host.disconnect(pid)
+        except Exception:
+            log.debug("closing the connection to %s failed", pid, exc_info=True)
 
     async def aclose(self) -> None:
         """Stop: later sends raise `TransportClosed`, `incoming` ends after what is queued.
@@ -253,14 +295,17 @@ class Libp2pTransport:
 
     async def connect(self, public_key: PeerId) -> None:
         """Dial `public_key` now and open the table stream, so the first `send` is fast."""
-        self._check_open()
-        link = self._link(public_key)
-        async with link.lock:
-            if link.stream is None:
-                link.stream = await self._open_stream(public_key)
+        await self._submit(public_key, _Pending(b"", 0))
 
     async def send(self, peer: PeerId, frame: bytes) -> None:
-        """Write `frame` to `peer`'s table stream, dialing it first if needed."""
+        """Send `frame` to `peer`, dialing it first if needed; return once it is written.
+
+        Raises `FrameTooLarge`, `TransportClosed`, or `PeerUnreachable` (no address, dial
+        failed or timed out, write failed twice, peer not reading). Waits while the peer's
+        queue is full. A cancelled send may or may not deliver its frame, never a damaged one:
+        libp2p I/O runs in the peer's writer task, which a caller's cancellation never reaches
+        (cancelling a yamux write mid-message corrupts the whole Noise connection).
+        """
         self._check_open()
         if len(frame) > self._max_frame_bytes:
             self._stats.send_failures += 1
@@ -271,33 +316,89 @@ class Libp2pTransport:
             self._stats.frames_sent += 1
             self._stats.bytes_sent += len(frame)
             return
-        data = encode_frame(bytes(frame))
+        await self._submit(peer, _Pending(encode_frame(bytes(frame)), len(frame)))
+
+    async def _submit(self, peer: PeerId, pending: _Pending) -> None:
+        self._check_open()
         link = self._link(peer)
-        async with link.lock:
-            try:
-                await self._write_locked(peer, link, data)
-            except PeerUnreachable:
-                self._stats.send_failures += 1
-                if self._closed:
-                    raise TransportClosed("transport closed during send") from None
-                raise
-        self._stats.frames_sent += 1
-        self._stats.bytes_sent += len(frame)
+        try:
+            await link.outbox.send(pending)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise TransportClosed("transport is closed") from None
+        await pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+
+    def _link(self, peer: PeerId) -> _OutboundLink:
+        link = self._links.get(peer)
+        if link is None:
+            assert self._nursery is not None
+            link = self._links[peer] = _OutboundLink(self._outbox_capacity)
+            self._nursery.start_soon(self._writer, peer, link)
+        return link
+
+    async def _writer(self, peer: PeerId, link: _OutboundLink) -> None:
+        """The only task that does I/O on `peer`'s outbound stream. Coalesces queued frames
+        into one write (up to `WRITE_BATCH_BYTES`)."""
+        batch: list[_Pending] = []
+        try:
+            async for first in link.inbox:
+                batch = [first]
+                size = len(first.data)
+                while size < WRITE_BATCH_BYTES:
+                    try:
+                        item = link.inbox.receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    batch.append(item)
+                    size += len(item.data)
+                error: TransportError | None = None
+                try:
+                    await self._write(peer, link, b"".join(p.data for p in batch))
+                except PeerUnreachable as exc:
+                    error = exc
+                self._finish(batch, error)
+                batch = []
+        finally:
+            closed = TransportClosed("transport closed before the frame was sent")
+            self._finish(batch, closed)
+            while True:
+                try:
+                    self._finish([link.inbox.receive_nowait()], closed)
+                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                    break
+            link.inbox.close()
+
+    def _finish(self, batch: list[_Pending], error: TransportError | None) -> None:
+        for pending in batch:
+            if pending.done.is_set():
+                continue
+            pending.error = error
+            if pending.data:
+                if error is None:
+                    self._stats.frames_sent += 1
+                    self._stats.bytes_sent += pending.payload_bytes
+                else:
+                    self._stats.send_failures += 1
+            pending.done.set()
         self._notify()
 
-    async def _write_locked(self, peer: PeerId, link: _OutboundLink, data: bytes) -> None:
+    async def _write(self, peer: PeerId, link: _OutboundLink, data: bytes) -> None:
         for attempt in range(2):
-            self._check_open()
             stream = link.stream
             reused = stream is not None
             if stream is None:
                 stream = link.stream = await self._open_stream(peer)
+            if not data:
+                return
             try:
                 with trio.fail_after(self._write_timeout_s):
                     await stream.write(data)
                 return
             except trio.TooSlowError as exc:
-                self._discard(link, stream)
+                # The write was cut mid-message: the connection may be corrupt. Drop it.
+                link.stream = None
+                self._spawn(self._disconnect, peer)
                 raise PeerUnreachable("write timed out: the peer is not reading") from exc
             except Exception as exc:
                 self._discard(link, stream)
@@ -305,10 +406,6 @@ class Libp2pTransport:
                     self._count("stream_retries")
                     continue
                 raise PeerUnreachable(f"write failed: {exc!r}") from exc
-            except BaseException:
-                # Cancelled mid-write: part of the frame may be on the stream.
-                self._discard(link, stream)
-                raise
 
     async def _open_stream(self, peer: PeerId) -> INetStream:
         try:
@@ -332,17 +429,22 @@ class Libp2pTransport:
         self._count("streams_opened")
         return stream
 
-    def _link(self, peer: PeerId) -> _OutboundLink:
-        link = self._links.get(peer)
-        if link is None:
-            link = self._links[peer] = _OutboundLink()
-        return link
+    async def _disconnect(self, peer: PeerId) -> None:
+        with trio.move_on_after(RESET_TIMEOUT_S):
+            try:
+                await self._host.disconnect(libp2p_id_for(peer))
+            except Exception:
+                log.debug("disconnect failed", exc_info=True)
 
     def _check_open(self) -> None:
         if self._closed:
             raise TransportClosed("transport is closed")
         if self._nursery is None:
             raise TransportError("transport is not running: start it with nursery.start(run)")
+
+    def _spawn(self, fn: Callable[[PeerId], Awaitable[None]], peer: PeerId) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(fn, peer)
 
     def _discard(self, link: _OutboundLink, stream: INetStream) -> None:
         if link.stream is stream:

@@ -80,9 +80,9 @@ class MemoryTransport:
         self._network = network
         self._peer = peer
         self._max_frame_bytes = max_frame_bytes
-        self._send_channel, self._receive_channel = trio.open_memory_channel[
-            tuple[PeerId, bytes]
-        ](incoming_capacity)
+        self._send_channel, self._receive_channel = trio.open_memory_channel[tuple[PeerId, bytes]](
+            incoming_capacity
+        )
         self._stats = TransportStatistics()
         self._closed = False
         self._stats_changed = trio.Event()
