@@ -5,6 +5,7 @@ Every failure is a `CliError` with one line that says what to do.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class ApiClient:
         if not self.socket.exists():
             raise self._no_daemon()
         token = self._token()
+        if not os.access(self.socket, os.W_OK):
+            raise CliError(f"permission denied on {self.socket} (run as the daemon's user)")
         transport = httpx.HTTPTransport(uds=str(self.socket))
         try:
             with httpx.Client(transport=transport, base_url="http://bitcraps",
@@ -74,8 +77,10 @@ class ApiClient:
                            "(stale cookie? is --data-dir the daemon's data dir?)")
         if response.is_error:
             message = payload.get("error") if isinstance(payload, dict) else None
-            raise CliError(str(message) if message else
-                           f"the daemon answered HTTP {response.status_code}")
+            text = str(message) if message else f"HTTP {response.status_code}"
+            if response.status_code >= 500:
+                raise CliError(f"the daemon failed: {text} (see its log)")
+            raise CliError(text)
         if payload is None:
             raise CliError(f"the daemon sent a response that is not JSON ({path})")
         return payload

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _config_usage(parser: argparse.ArgumentParser) -> Any:
     def run(args: argparse.Namespace) -> int:
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return 2
 
     return run

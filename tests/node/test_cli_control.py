@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import structlog
 import trio
 from memory_control import Served
 
@@ -102,6 +103,14 @@ async def test_refusals_are_one_line_errors(served: Served,
     code, out, err = await _cli(capsys, "config", "get", "nope", *_at(served))
     assert code == 2
     assert err == "bitcraps: error: unknown setting 'nope' (see `bitcraps config show`)\n"
+    served.control.broken = True
+    with structlog.testing.capture_logs():  # the server's log, in this same process
+        code, out, err = await _cli(capsys, "status", *_at(served))
+    assert (code, out) == (2, "")
+    assert err == "bitcraps: error: the daemon failed: internal error (see its log)\n"
+    code, out, err = await _cli(capsys, "config", *_at(served)[:0])
+    assert (code, out) == (2, "")
+    assert "show" in err and "set" in err
 
 
 async def test_stop(served: Served, capsys: pytest.CaptureFixture[str]) -> None:
