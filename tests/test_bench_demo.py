@@ -75,7 +75,7 @@ def test_bench_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str])
 def test_demo_survives_the_primary_crash_and_ends_with_equal_digests(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert cli.main(["demo"]) == 0
+    assert cli.main(["demo", "--in-process"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert 20 <= len(lines) <= 60
@@ -88,3 +88,13 @@ def test_demo_survives_the_primary_crash_and_ends_with_equal_digests(
     assert [d[0] for d in digests] == ["0", "1", "2", "3"]
     assert len({d[1] for d in digests}) == 1 and len({d[2] for d in digests}) == 1
     assert lines[-1] == "All replicas hold the same state."
+
+
+def test_demo_on_real_daemons_kills_one_and_converges(capsys: pytest.CaptureFixture[str]) -> None:
+    """`make demo`: four daemon processes, a SIGKILL, a restart, equal digests, clean stop."""
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "kill -9 replica 2" in out
+    assert "counter is now 70" in out
+    assert "SIGTERM to all four: exit codes [0, 0, 0, 0]" in out
+    assert "All replicas hold the same state" in out

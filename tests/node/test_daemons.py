@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import msgpack
 import pytest
-from daemons import TABLE_ID, Daemon, add, make_cluster, stop_all
+
+from bitcraps.node.process_cluster import TABLE_ID, Daemon, add, make_cluster, stop_all
 
 
 @pytest.fixture

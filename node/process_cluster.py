@@ -1,7 +1,7 @@
-"""Real `bitcraps daemon` processes on loopback for tests: start, wait for READY, kill, query.
+"""A table of real `bitcraps daemon` processes on loopback: for the demo and the tests.
 
-Readiness is the daemon's own sd_notify READY=1 on a datagram socket the test binds as
-NOTIFY_SOCKET: the test waits on a socket, never on a sleep.
+Each daemon gets its own data dir, port and NOTIFY_SOCKET; readiness is the daemon's own
+sd_notify READY=1 on that socket (the systemd protocol), never a sleep.
 """
 
 from __future__ import annotations
@@ -101,9 +101,10 @@ class Daemon:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def make_cluster(count: int, *, tick_ms: int = 10) -> list[Daemon]:
+def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None) -> list[Daemon]:
     """Initialise `count` data dirs and write each a node.toml hosting one shared table."""
-    root = Path(tempfile.mkdtemp(prefix="bcd-", dir="/tmp"))
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="bcd-", dir="/tmp"))  # AF_UNIX paths are short
     daemons = []
     for i in range(count):
         data_dir = root / f"n{i}"
