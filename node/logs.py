@@ -3,7 +3,8 @@
 Every line has ``timestamp`` (ISO 8601, UTC), ``level``, ``logger``, ``event`` and the
 context bound with structlog's contextvars: ``node_id`` for everything a node's tasks log,
 ``table_id`` inside a table's task. Records from the standard `logging` module (libp2p,
-hypercorn, ...) go through the same formatter, so they carry the same fields.
+hypercorn, ...) go through the same formatter, so they carry the same fields; libp2p's own
+setup (which silences it) is undone, and it logs warnings and worse unless the level is debug.
 
 The daemon calls ``configure_logging("info", node_id)`` once, in its root task before it starts
 its services: trio tasks inherit the context of the task that spawned them, so several nodes in
@@ -12,6 +13,7 @@ one process each stamp their own ``node_id``.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import IO, Any
@@ -64,12 +66,24 @@ def configure_logging(level: str | int, node_id: str | None = None, *,
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(numeric)
-    for name in ("hypercorn.error", "hypercorn.access"):
-        # hypercorn gives its own loggers handlers unless handed a logger; keep them plain.
-        logging.getLogger(name).handlers = []
-        logging.getLogger(name).propagate = True
+    _route_library_loggers(max(numeric, logging.WARNING))
     if node_id is not None:
         structlog.contextvars.bind_contextvars(node_id=node_id)
+
+
+def _route_library_loggers(libp2p_level: int) -> None:
+    try:
+        # libp2p configures its loggers when first imported (no handler, propagate=False: its
+        # records vanish); import it now so that its setup cannot run after ours.
+        importlib.import_module("libp2p")
+    except ImportError:
+        pass
+    for name, level in [("libp2p", libp2p_level), ("hypercorn.error", logging.NOTSET),
+                        ("hypercorn.access", logging.NOTSET)]:
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+        logger.setLevel(level)
 
 
 def get_logger(name: str = "bitcraps") -> Any:
