@@ -9,8 +9,10 @@ Lifecycle: `await nursery.start(transport.run)` listens and reports ready; `aclo
 cancelling `run`) stops it. `open_libp2p_transport(...)` does both as a context manager.
 
 Choices, see docs/libp2p-notes.md for the measurements behind them:
-- Receiving never waits: a frame that finds the incoming channel full is dropped and counted
-  (`frames_dropped`), so the stream keeps draining and yamux never resets a stalled writer.
+- Receiving: a frame that finds the incoming channel full waits up to `full_wait_s` for room
+  (which slows the sender through yamux flow control); if none comes it is dropped and counted
+  (`frames_dropped`), and so is every frame after it until the consumer takes one. The stream
+  keeps draining, so yamux never resets a writer because our consumer stalled.
 - Sending: each peer has one writer task, fed by a bounded queue (`outbox_capacity`), that
   alone does I/O on that peer's stream: frames leave in the order `send` queued them, queued
   frames are coalesced into one write, and a caller's cancellation never cuts a libp2p write
@@ -121,6 +123,7 @@ class Libp2pTransport:
         frame_timeout_s: float = 10.0,
         idle_timeout_s: float = 300.0,
         outbox_capacity: int = DEFAULT_OUTBOX_CAPACITY,
+        full_wait_s: float = 1.0,
     ) -> None:
         if max_frame_bytes < 1 or incoming_capacity < 1:
             raise ValueError("max_frame_bytes and incoming_capacity must be at least 1")
@@ -135,6 +138,8 @@ class Libp2pTransport:
         self._frame_timeout_s = frame_timeout_s
         self._idle_timeout_s = idle_timeout_s
         self._outbox_capacity = outbox_capacity
+        self._full_wait_s = full_wait_s
+        self._overflowing = False
         self._send_channel, self._receive_channel = trio.open_memory_channel[tuple[PeerId, bytes]](
             incoming_capacity
         )
@@ -513,7 +518,7 @@ class Libp2pTransport:
                 return
             if frame is None:
                 return
-            if not self._deliver(sender, frame):
+            if not await self._deliver_waiting(sender, frame):
                 return
 
     def _drop_partial(self) -> None:
@@ -521,7 +526,7 @@ class Libp2pTransport:
         self._count("partial_frames")
 
     def _deliver(self, sender: PeerId, frame: bytes) -> bool:
-        """Queue a received frame; False once the transport is closing."""
+        """Queue a received frame or drop it; False once the transport is closing."""
         try:
             self._send_channel.send_nowait((sender, frame))
         except trio.WouldBlock:
@@ -529,8 +534,37 @@ class Libp2pTransport:
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             return False
         else:
+            self._overflowing = False
             self._stats.frames_received += 1
             self._stats.bytes_received += len(frame)
+        self._notify()
+        return True
+
+    async def _deliver_waiting(self, sender: PeerId, frame: bytes) -> bool:
+        """Like `_deliver`, but a full channel is first waited on for up to `full_wait_s`
+        (the wait reaches the sender as yamux flow control). Once a wait has timed out, frames
+        are dropped at once until the consumer takes one: a stalled consumer costs one wait,
+        and the stream keeps draining (yamux resets a writer whose reader stalls for 5 s)."""
+        if self._overflowing or self._full_wait_s <= 0:
+            return self._deliver(sender, frame)
+        try:
+            self._send_channel.send_nowait((sender, frame))
+        except trio.WouldBlock:
+            with trio.move_on_after(self._full_wait_s):
+                try:
+                    await self._send_channel.send((sender, frame))
+                except (trio.ClosedResourceError, trio.BrokenResourceError):
+                    return False
+                self._stats.frames_received += 1
+                self._stats.bytes_received += len(frame)
+                self._notify()
+                return True
+            self._overflowing = True
+            return self._deliver(sender, frame)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        self._stats.frames_received += 1
+        self._stats.bytes_received += len(frame)
         self._notify()
         return True
 

@@ -49,7 +49,9 @@ class Libp2pBackend:
     async def open(
         self, n: int, *, incoming_capacity: int = 1024
     ) -> AsyncIterator[list[Libp2pTransport]]:
-        ts = [await self.start(incoming_capacity=incoming_capacity) for _ in range(n)]
+        ts = [
+            await self.start(incoming_capacity=incoming_capacity, full_wait_s=0.2) for _ in range(n)
+        ]
         for a in ts:
             for b in ts:
                 if a is not b:
