@@ -75,7 +75,7 @@ async def measure(pings: int, frames: int, size: int, senders: int) -> dict[str,
             t0 = time.perf_counter()
             await transport.connect(peer)
             dial_ms = (time.perf_counter() - t0) * 1e3
-            result = {"dial_ms": round(dial_ms, 2), "frame_bytes": size}
+            result: dict[str, Any] = {"dial_ms": round(dial_ms, 2), "frame_bytes": size}
             result.update(await _rtt(transport, peer, pings, size))
             result["one_sender"] = await _one_way(transport, peer, frames, size, 1)
             result[f"{senders}_senders"] = await _one_way(transport, peer, frames, size, senders)
