@@ -243,3 +243,38 @@ async def test_connect_predials_and_unknown_address_is_unreachable(
     # b never registered a's address, yet can answer over the connection a opened.
     await b.send(a.local_peer, b"reply")
     assert await receive(a, 1) == [(b.local_peer, b"reply")]
+
+
+async def test_a_peer_without_an_ed25519_identity_is_refused(
+    libp2p_backend: Libp2pBackend,
+) -> None:
+    from libp2p import new_host
+    from libp2p.crypto.secp256k1 import create_new_key_pair as secp256k1_key_pair
+    from libp2p.crypto.x25519 import create_new_key_pair as x25519_key_pair
+    from libp2p.custom_types import TProtocol
+    from libp2p.peer.peerinfo import info_from_p2p_addr
+    from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_ID
+    from libp2p.security.noise.transport import Transport as NoiseTransport
+    from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_ID
+    from libp2p.stream_muxer.yamux.yamux import Yamux
+
+    t = await libp2p_backend.start()
+    kp = secp256k1_key_pair()
+    other = new_host(
+        key_pair=kp,
+        sec_opt={NOISE_ID: NoiseTransport(kp, noise_privkey=x25519_key_pair().private_key)},
+        muxer_opt={TProtocol(YAMUX_ID): Yamux},
+        listen_addrs=[multiaddr.Multiaddr(LOOPBACK)],
+    )
+    async with other.run(listen_addrs=[multiaddr.Multiaddr(LOOPBACK)]):
+        info = info_from_p2p_addr(multiaddr.Multiaddr(t.listen_multiaddrs[0]))
+        with trio.fail_after(BOUND_S):
+            await other.connect(info)
+            try:  # the stream is reset as soon as it is accepted: opening it may fail
+                stream = await other.new_stream(info.peer_id, [PROTOCOL_ID])
+                await stream.write(HEADER.pack(5) + b"hello")
+            except Exception:
+                pass
+            await t.wait_statistics(lambda s: s.extra["rejected_streams"] == 1)
+    assert t.statistics().frames_received == 0
+    await healthy(t, await libp2p_backend.start())
