@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from bitcraps.node._cli_errors import CliError
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         identity = load_identity(config.identity_path)
     except (ConfigError, IdentityError) as exc:
         raise CliError(str(exc)) from None
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # journald sees each line as it happens
     configure_logging(config.node.log_level, identity.node_id)
     node = Node(config, identity, config_path=path)
     try:

@@ -95,7 +95,7 @@ class Node:
                 nursery.start_soon(self._route_incoming)
                 nursery.start_soon(self._warm_connections)
                 await self._start_api(nursery)
-                nursery.start_soon(self._handle_signals)
+                await nursery.start(self._handle_signals)
                 nursery.start_soon(run_watchdog, self.notifier, self.healthy)
                 self.metrics.healthy.set(1)
                 self.notifier.ready("serving")
@@ -233,8 +233,12 @@ class Node:
     def _tick_seconds(self) -> float:
         return self.config.consensus.tick_ms / 1000
 
-    async def _handle_signals(self) -> None:
+    async def _handle_signals(self, *,
+                              task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Ready only once the handlers are in: a SIGHUP right after READY=1 must reload,
+        not kill the process with the default action."""
         with trio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM, signal.SIGINT) as signals:
+            task_status.started()
             async for signum in signals:
                 if signum == signal.SIGHUP:
                     self.reload()

@@ -65,3 +65,30 @@ def test_sigterm_drains_and_exits_zero(cluster: list[Daemon]) -> None:
     daemon = cluster[3]
     assert daemon.notify is not None
     assert daemon.kill(signal.SIGTERM) == 0
+
+
+def test_sighup_reloads_what_may_change_and_survives_a_broken_file() -> None:
+    [daemon] = make_cluster(1)
+    try:
+        daemon.start()
+        path = daemon.data_dir / "node.toml"
+        original = path.read_text()
+        path.write_text(original.replace('log_level = "info"', 'log_level = "debug"')
+                        .replace("tick_ms = 10", "tick_ms = 20"))
+        assert daemon.process is not None
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_notify("RELOADING=1")
+        daemon.wait_notify("READY=1")
+        config = daemon.api.get("/v1/config")
+        assert config["node"]["log_level"] == "debug"
+        assert config["consensus"]["tick_ms"] == 10, "tick_ms needs a restart"
+        path.write_text("this is [not toml")
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_notify("RELOADING=1")
+        daemon.wait_notify("READY=1")
+        assert daemon.api.get("/v1/status")["healthy"] is True
+        assert daemon.api.get("/v1/config")["node"]["log_level"] == "debug"
+        assert "configuration not reloaded" in daemon.log_tail(200)
+        assert daemon.kill(signal.SIGTERM) == 0
+    finally:
+        stop_all([daemon])
