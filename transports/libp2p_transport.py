@@ -51,7 +51,13 @@ from ._interface import (
     TransportError,
     TransportStatistics,
 )
-from ._libp2p_host import build_host, libp2p_id_for, peer_id_for, public_key_from_id
+from ._libp2p_host import (
+    ED25519_PUBLIC_KEY_BYTES,
+    build_host,
+    libp2p_id_for,
+    peer_id_for,
+    public_key_from_id,
+)
 
 if TYPE_CHECKING:
     # libp2p installs trio-typing, whose trio-stubs shadow trio's own types for mypy.
@@ -325,6 +331,9 @@ class Libp2pTransport:
 
     async def _submit(self, peer: PeerId, pending: _Pending) -> None:
         self._check_open()
+        if len(peer) != ED25519_PUBLIC_KEY_BYTES:
+            self._stats.send_failures += 1
+            raise PeerUnreachable(f"a peer id is a 32-byte Ed25519 key, not {len(peer)} bytes")
         link = self._link(peer)
         try:
             await link.outbox.send(pending)
