@@ -22,8 +22,11 @@ Choices, see docs/libp2p-notes.md for the measurements behind them:
   raises `PeerUnreachable`; a write that times out (peer not reading) drops the connection.
 - Every inbound handler catches every `Exception`: one escaping a handler can kill the swarm.
 - Reading has deadlines: a frame that has started must complete within `frame_timeout_s`
-  (partial frames are dropped, counted and the stream reset), and an inbound stream idle for
-  `idle_timeout_s` is reset (the sender reopens one on its next frame).
+  (partial frames are dropped, counted and the stream reset). Idle streams: the writer closes
+  its stream after `idle_close_s` without frames (a clean end between frames: nothing lost),
+  and the reader resets an inbound stream silent for `idle_timeout_s`, a safety net against
+  peers that vanished without a FIN. Keep `idle_close_s` < `idle_timeout_s`: a frame written
+  while the reader's reset is in flight is lost without an error.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ EXTRA_COUNTERS = (
     "oversized_frames",  # a peer announced a frame above max_frame_bytes: stream reset
     "partial_frames",  # a stream ended, broke or stalled inside a frame: frame dropped
     "idle_resets",  # an inbound stream idle past idle_timeout_s was reset
+    "idle_closes",  # an outbound stream idle past idle_close_s was closed
     "rejected_streams",  # a stream from a peer whose id is not an Ed25519 key
     "handler_errors",  # unexpected exceptions caught in a stream handler
     "streams_opened",  # outbound table streams opened
@@ -128,6 +132,7 @@ class Libp2pTransport:
         write_timeout_s: float = 10.0,
         frame_timeout_s: float = 10.0,
         idle_timeout_s: float = 300.0,
+        idle_close_s: float = 120.0,
         outbox_capacity: int = DEFAULT_OUTBOX_CAPACITY,
         full_wait_s: float = 1.0,
     ) -> None:
@@ -143,6 +148,7 @@ class Libp2pTransport:
         self._write_timeout_s = write_timeout_s
         self._frame_timeout_s = frame_timeout_s
         self._idle_timeout_s = idle_timeout_s
+        self._idle_close_s = idle_close_s
         self._outbox_capacity = outbox_capacity
         self._full_wait_s = full_wait_s
         self._overflowing = False
@@ -353,10 +359,19 @@ class Libp2pTransport:
 
     async def _writer(self, peer: PeerId, link: _OutboundLink) -> None:
         """The only task that does I/O on `peer`'s outbound stream. Coalesces queued frames
-        into one write (up to `WRITE_BATCH_BYTES`)."""
+        into one write (up to `WRITE_BATCH_BYTES`); closes the stream after `idle_close_s`
+        without frames (the reader then sees a clean end between frames)."""
         batch: list[_Pending] = []
         try:
-            async for first in link.inbox:
+            while True:
+                with trio.move_on_after(self._idle_close_s) as idle:
+                    try:
+                        first = await link.inbox.receive()
+                    except trio.EndOfChannel:
+                        return
+                if idle.cancelled_caught:
+                    await self._close_idle(peer, link)
+                    continue
                 batch = [first]
                 size = len(first.data)
                 while size < WRITE_BATCH_BYTES:
@@ -382,6 +397,19 @@ class Libp2pTransport:
                 except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                     break
             link.inbox.close()
+
+    async def _close_idle(self, peer: PeerId, link: _OutboundLink) -> None:
+        stream, link.stream = link.stream, None
+        if stream is None:
+            return
+        self._count("idle_closes")
+        try:
+            with trio.fail_after(RESET_TIMEOUT_S):
+                await stream.close()
+        except trio.TooSlowError:
+            self._spawn(self._disconnect, peer)  # a cut write may have corrupted it
+        except Exception:
+            self._spawn_reset(stream)
 
     def _finish(self, batch: list[_Pending], error: TransportError | None) -> None:
         for pending in batch:
@@ -463,6 +491,9 @@ class Libp2pTransport:
     def _discard(self, link: _OutboundLink, stream: INetStream) -> None:
         if link.stream is stream:
             link.stream = None
+        self._spawn_reset(stream)
+
+    def _spawn_reset(self, stream: INetStream) -> None:
         if self._nursery is not None:
             self._nursery.start_soon(_reset_quietly, stream)
 

@@ -278,3 +278,29 @@ async def test_a_peer_without_an_ed25519_identity_is_refused(
             await t.wait_statistics(lambda s: s.extra["rejected_streams"] == 1)
     assert t.statistics().frames_received == 0
     await healthy(t, await libp2p_backend.start())
+
+
+async def test_an_idle_outbound_stream_is_closed_then_replaced(
+    libp2p_backend: Libp2pBackend,
+) -> None:
+    a = await libp2p_backend.start(idle_close_s=0.2)
+    b = await libp2p_backend.start()
+    a.add_peer_address(b.local_peer, b.listen_multiaddrs[0])
+    await a.send(b.local_peer, b"one")
+    assert await receive(b, 1) == [(a.local_peer, b"one")]
+    with trio.fail_after(BOUND_S):
+        await a.wait_statistics(lambda s: s.extra["idle_closes"] == 1)
+    await a.send(b.local_peer, b"two")
+    assert await receive(b, 1) == [(a.local_peer, b"two")]
+    assert a.statistics().extra["streams_opened"] == 2
+    assert b.statistics().frames_dropped == 0
+
+
+async def test_a_silent_inbound_stream_is_reset(libp2p_backend: Libp2pBackend) -> None:
+    a = await libp2p_backend.start()
+    b = await libp2p_backend.start(idle_timeout_s=0.2)
+    a.add_peer_address(b.local_peer, b.listen_multiaddrs[0])
+    await a.send(b.local_peer, b"one")
+    assert await receive(b, 1) == [(a.local_peer, b"one")]
+    with trio.fail_after(BOUND_S):
+        await b.wait_statistics(lambda s: s.extra["idle_resets"] == 1)
