@@ -304,3 +304,37 @@ async def test_a_silent_inbound_stream_is_reset(libp2p_backend: Libp2pBackend) -
     assert await receive(b, 1) == [(a.local_peer, b"one")]
     with trio.fail_after(BOUND_S):
         await b.wait_statistics(lambda s: s.extra["idle_resets"] == 1)
+
+
+async def test_a_killed_peer_process_does_not_harm(libp2p_backend: Libp2pBackend) -> None:
+    import subprocess
+    import sys
+
+    t = await libp2p_backend.start()
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "bitcraps.transports._bench_loopback", "serve"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = b""
+        with trio.fail_after(BOUND_S):
+            while not line.endswith(b"\n"):
+                chunk = await process.stdout.receive_some(1)
+                assert chunk, "the peer process died before listening"
+                line += chunk
+        _, addr, pk_hex = line.decode().split()
+        peer = bytes.fromhex(pk_hex)
+        t.add_peer_address(peer, addr)
+        await t.send(peer, b"E ping")
+        assert await receive(t, 1) == [(peer, b"E ping")]
+        process.kill()
+    finally:
+        with trio.CancelScope(shield=True):
+            process.kill()
+            await process.wait()
+    with trio.fail_after(BOUND_S):
+        await libp2p_backend.wait_gone(t, peer)
+    with pytest.raises(TransportError):
+        await t.send(peer, b"E anyone?")
+    await healthy(t, await libp2p_backend.start())
