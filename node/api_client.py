@@ -56,7 +56,9 @@ class ApiClient:
         token = self._token()
         if not os.access(self.socket, os.W_OK):
             raise CliError(f"permission denied on {self.socket} (run as the daemon's user)")
-        transport = httpx.HTTPTransport(uds=str(self.socket))
+        # Plain HTTP over a Unix socket: there is no TLS, so no CA bundle to load (building
+        # the default SSL context costs ~30 ms, a tenth of the CLI's budget).
+        transport = httpx.HTTPTransport(uds=str(self.socket), verify=False)
         try:
             with httpx.Client(transport=transport, base_url="http://bitcraps",
                               timeout=self._timeout) as client:
