@@ -44,7 +44,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         trio.run(node.run)
     except* StorageError as group:
-        raise CliError(f"storage failed, node stopped: {group.exceptions[0]}") from None
+        raise CliError(f"storage failed, node stopped: {_first_cause(group)}") from None
     except* OSError as group:
-        raise CliError(f"node stopped: {group.exceptions[0]}") from None
+        raise CliError(f"node stopped: {_first_cause(group)}") from None
     return 0
+
+
+def _first_cause(error: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups, for a one-line message."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -92,3 +94,43 @@ def test_sighup_reloads_what_may_change_and_survives_a_broken_file() -> None:
         assert daemon.kill(signal.SIGTERM) == 0
     finally:
         stop_all([daemon])
+
+
+def _mount_tmpfs(path: Path, size: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
+                             str(path)], capture_output=True)
+    return result.returncode == 0
+
+
+def test_a_full_disk_stops_one_daemon_cleanly_and_loses_nothing() -> None:
+    daemons = make_cluster(4)
+    full = daemons[3]
+    tables = full.data_dir / "tables"
+    if not _mount_tmpfs(tables, "160k"):
+        stop_all(daemons)
+        pytest.skip("mounting a small tmpfs is not permitted here")
+    try:
+        for daemon in daemons:
+            daemon.start()
+        entry = daemons[0]
+        committed = 0
+        while full.process is not None and full.process.poll() is None and committed < 2000:
+            committed = commit(entry, b"disk")
+        assert full.process is not None
+        assert full.process.wait(timeout=30) == 2, full.log_tail()
+        last_line = full.log_tail(1)
+        assert last_line.startswith("bitcraps: error: storage failed, node stopped:"), last_line
+        assert "full" in last_line and "Traceback" not in full.log_tail(400)
+        full.process = None
+        for _ in range(10):
+            committed = commit(entry, b"disk")
+        subprocess.run(["mount", "-o", "remount,size=64m", str(tables)], check=True)
+        full.start()
+        committed = commit(entry, b"disk")
+        wait_caught_up(full, entry)
+        assert full.table()["state_digest"] == entry.table()["state_digest"]
+        assert commit(full, b"disk") == committed + 1
+    finally:
+        stop_all(daemons)
+        subprocess.run(["umount", "-l", str(tables)], capture_output=True)
