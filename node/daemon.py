@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from bitcraps.consensus import (
     Event,
     KeyValueApp,
     MessageRejected,
+    Record,
     Replica,
     ReplicaConfig,
     RequestCommitted,
@@ -47,6 +49,18 @@ if TYPE_CHECKING:
 
 DRAIN_SECONDS = 5.0
 VERIFY_THREADS = 2
+
+
+class _TimedStorage:
+    """Storage whose every durable write is timed into the node's histogram."""
+
+    def __init__(self, storage: SqliteStorage, metrics: NodeMetrics) -> None:
+        self.storage = storage
+        self._seconds = metrics.storage_write_seconds
+
+    def write(self, records: Sequence[Record], sync: bool = True) -> None:
+        with self._seconds.time():
+            self.storage.write(records, sync)
 
 
 @dataclass
@@ -79,6 +93,12 @@ class Node:
         self.tables_by_id: dict[bytes, HostedTable] = {}
         self.api_binds: list[str] = []
         self.frames_unroutable = 0
+        self._frames_in = self.metrics.transport_frames.labels(transport="libp2p",
+                                                               direction="in")
+        self._frames_out = self.metrics.transport_frames.labels(transport="libp2p",
+                                                                direction="out")
+        self.metrics.peers_connected.labels(transport="libp2p").set_function(
+            lambda: sum(1 for peer in self.transport.peers() if peer.connected))
         self._stop = trio.Event()
         self._api_shutdown = trio.Event()
         self._started_at = time.monotonic()
@@ -142,9 +162,9 @@ class Node:
             replica = Replica(replica_config, app, self.node_identity, jitter_seed=seed)
         events: list[Event] = []
         shell = TableShell(
-            config=replica_config, replica=replica, storage=storage,
+            config=replica_config, replica=replica, storage=_TimedStorage(storage, self.metrics),
             signer=self.node_identity, verify_batch=self._verify_batch,
-            send_frame=self.transport.send, tick_seconds=self._tick_seconds,
+            send_frame=self._send_frame, tick_seconds=self._tick_seconds,
             offload=self._offload, on_event=events.append,
         )
         table = HostedTable(section, replica_config, storage, shell, time.monotonic())
@@ -168,6 +188,10 @@ class Node:
             if named is not None and named != self.node_identity.public_key:
                 self.transport.add_peer_address(named, address)
 
+    async def _send_frame(self, peer: bytes, frame: bytes) -> None:
+        await self.transport.send(peer, frame)
+        self._frames_out.inc()
+
     async def _warm_connections(self) -> None:
         """Dial every fellow replica once at start, so no dial sits on the commit path."""
         peers = {key for table in self.tables_by_id.values() for key in table.config.replicas}
@@ -184,6 +208,7 @@ class Node:
 
     async def _route_incoming(self) -> None:
         async for peer, frame in self.transport.incoming:
+            self._frames_in.inc()
             try:
                 envelope = decode_envelope(frame)
             except DecodeError as exc:
@@ -348,6 +373,19 @@ class Node:
         except SubmitError as exc:
             raise ControlError(str(exc), 503) from None
         return {"table_id": table_id, "timestamp": timestamp, "result": result.hex()}
+
+
+@asynccontextmanager
+async def open_node(config: NodeConfig, identity: NodeIdentity,
+                    **options: Any) -> AsyncIterator[Node]:
+    """A node running in its own nursery: yielded once it is serving, drained on exit."""
+    node = Node(config, identity, **options)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(node.run)
+        try:
+            yield node
+        finally:
+            node.request_stop()
 
 
 def _describe_table(table: HostedTable) -> dict[str, Any]:
