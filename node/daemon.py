@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -101,11 +100,12 @@ class Node:
             lambda: sum(1 for peer in self.transport.peers() if peer.connected))
         self._stop = trio.Event()
         self._api_shutdown = trio.Event()
-        self._started_at = time.monotonic()
+        self._started_at: float | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self._started_at = trio.current_time()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.transport.run)
@@ -167,7 +167,7 @@ class Node:
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
             offload=self._offload, on_event=events.append,
         )
-        table = HostedTable(section, replica_config, storage, shell, time.monotonic())
+        table = HostedTable(section, replica_config, storage, shell, trio.current_time())
         shell.on_event = partial(self._on_event, table)
         await nursery.start(shell.run)
         self.tables_by_id[replica_config.table_id] = table
@@ -229,7 +229,7 @@ class Node:
         table_id = table.section.table_id
         replica = table.shell.replica
         if isinstance(event, RequestCommitted):
-            table.last_progress = time.monotonic()
+            table.last_progress = trio.current_time()
             self.metrics.requests_committed.labels(table=table_id).inc()
         elif isinstance(event, ViewChanged):
             bind_table(self.log, table_id).info("view changed", view=event.view,
@@ -246,7 +246,7 @@ class Node:
         """Serving, and no table has waited on pending requests for long without progress."""
         if self._stop.is_set():
             return False
-        now = time.monotonic()
+        now = trio.current_time()
         for table in self.tables_by_id.values():
             pending = table.shell.replica.statistics()["pending_requests"]
             window_s = 20 * table.config.view_change_timeout_ticks * self._tick_seconds
@@ -329,7 +329,7 @@ class Node:
             "node_id": self.node_identity.node_id,
             "peer_id": self.transport.libp2p_peer_id,
             "version": version("bitcraps"),
-            "uptime_s": round(time.monotonic() - self._started_at, 3),
+            "uptime_s": round(trio.current_time() - (self._started_at or trio.current_time()), 3),
             "healthy": self.healthy(),
             "tables": len(self.tables_by_id),
             "peers": sum(1 for p in self.transport.peers() if p.connected),
