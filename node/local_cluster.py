@@ -43,10 +43,9 @@ from bitcraps.consensus import (
     Send,
     SignatureCheck,
     decode_envelope,
-    iter_envelopes,
 )
 
-from .verification import CacheKey, VerificationCache
+from .verification import CacheKey, VerificationCache, plan_batch
 
 __all__ = ["ClientNode", "LocalCluster", "ReplicaNode", "VerificationCache"]
 
@@ -366,24 +365,9 @@ class LocalCluster:
         deferred: list[bytes] = []
         if isinstance(endpoint, ClientNode):
             decoded = self._useful_replies(endpoint, decoded, deferred)
-        envelopes: list[Envelope[Any]] = []
-        keys: list[list[CacheKey]] = []
-        batch: dict[CacheKey, SignatureCheck] = {}
-        cache = endpoint.cache
-        for _, envelope in decoded:
-            needed: list[CacheKey] = []
-            for signed in iter_envelopes(envelope):
-                key = signed.digest
-                if key in cache:
-                    cache.hits += 1
-                    continue
-                cache.misses += 1
-                needed.append(key)
-                if key not in batch:
-                    batch[key] = (signed.sender, signed.signing_bytes, signed.signature)
-            envelopes.append(envelope)
-            keys.append(needed)
-        return _Verifying(endpoint, envelopes, keys, list(batch), list(batch.values()), deferred)
+        plan = plan_batch([envelope for _, envelope in decoded], endpoint.cache)
+        return _Verifying(endpoint, plan.envelopes, plan.needed, plan.batch, plan.checks,
+                          deferred)
 
     def _useful_replies(self, node: ClientNode, decoded: list[tuple[bytes, Envelope[Any]]],
                         deferred: list[bytes]) -> list[tuple[bytes, Envelope[Any]]]:
