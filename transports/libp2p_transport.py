@@ -37,7 +37,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import trio
-from libp2p.abc import INetConn, INetStream, INetwork, INotifee
+from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
 from libp2p.custom_types import TProtocol
 from libp2p.network.stream.exceptions import StreamEOF
 from libp2p.peer.id import ID
@@ -171,6 +171,11 @@ class Libp2pTransport:
     @property
     def local_peer(self) -> PeerId:
         return self._local_peer
+
+    @property
+    def host(self) -> IHost:
+        """The py-libp2p host, for services that share it (the lobby's gossipsub)."""
+        return self._host
 
     @property
     def libp2p_peer_id(self) -> str:
