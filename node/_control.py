@@ -31,6 +31,10 @@ class NodeControl(Protocol):
     def tables(self) -> list[dict[str, Any]]:
         """[{"table_id": hex, "game", "replicas": [hex], "view", "last_executed_seq", ...}]"""
 
+    def lobby_tables(self) -> list[dict[str, Any]]:
+        """The lobby's live announcements: [{"table_id", "game", "replicas", "limits",
+        "free_seats", "announcer", "sequence", "age_s", ...}]"""
+
     def config_show(self) -> dict[str, Any]:
         """The effective configuration, secrets left out."""
 

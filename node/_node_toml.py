@@ -51,6 +51,10 @@ listen_addrs = ["/ip4/127.0.0.1/tcp/0"]
 # /dns/). Reloadable: new entries are dialed on SIGHUP.
 bootstrap = []
 
+# Find peers on the local network with mDNS (multicast DNS) and dial them. Default: false
+# (this template turns it on).
+mdns = true
+
 [consensus]
 # Length of one protocol tick in milliseconds; every timeout below counts ticks.
 tick_ms = 50
@@ -88,6 +92,10 @@ view_change_timeout_ticks = 40
 # ]
 # # Optional: where to reach a replica, public key -> multiaddr.
 # replica_addresses = { "<public key of replica 1>" = "/ip4/192.0.2.1/tcp/4001" }
+# # What the lobby announces: bet limits and seats (defaults 1, 1000 and 8).
+# min_bet = 1
+# max_bet = 1000
+# seats = 8
 
 [metrics]
 # Serve Prometheus metrics at /metrics on the control API.

@@ -6,6 +6,7 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/status                        control.status()
     GET  /v1/peers                         {"peers": control.peers()}
     GET  /v1/tables                        {"tables": control.tables()}
+    GET  /v1/lobby                         {"tables": control.lobby_tables()}
     GET  /v1/config                        control.config_show()
     POST /v1/config                        {"key": str, "value": str} -> control.config_set()
     POST /v1/tables/{table_id}/requests    {"operation": hex} -> control.submit()
@@ -131,6 +132,9 @@ def build_app(
     async def tables(request: Request) -> Response:
         return JSONResponse({"tables": control.tables()})
 
+    async def lobby(request: Request) -> Response:
+        return JSONResponse({"tables": control.lobby_tables()})
+
     async def config_show(request: Request) -> Response:
         return JSONResponse(control.config_show())
 
@@ -169,6 +173,7 @@ def build_app(
         Route("/v1/status", endpoint(status), methods=["GET"]),
         Route("/v1/peers", endpoint(peers), methods=["GET"]),
         Route("/v1/tables", endpoint(tables), methods=["GET"]),
+        Route("/v1/lobby", endpoint(lobby), methods=["GET"]),
         Route("/v1/config", endpoint(config_show), methods=["GET"]),
         Route("/v1/config", endpoint(config_set), methods=["POST"]),
         Route("/v1/tables/{table_id}/requests", endpoint(submit), methods=["POST"]),

@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ("id", "print this node's identity", _run_id),
         ("status", "print the daemon's status", _run_status),
         ("peers", "list known peers", _run_peers),
-        ("tables", "list the tables this node hosts", _run_tables),
+        ("tables", "list the tables this node hosts and those the lobby knows", _run_tables),
         ("stop", "ask the daemon to shut down cleanly", _run_stop),
     ]:
         parser = subparsers.add_parser(name, help=help_text, parents=[common])
@@ -134,16 +134,24 @@ def _run_peers(args: argparse.Namespace) -> int:
 
 
 def _run_tables(args: argparse.Namespace) -> int:
-    tables = _client(args).get("/v1/tables").get("tables", [])
+    client = _client(args)
+    tables = client.get("/v1/tables").get("tables", [])
+    lobby = client.get("/v1/lobby").get("tables", [])
     if args.json:
-        _print_json(tables)
+        _print_json({"hosted": tables, "lobby": lobby})
         return 0
-    if not tables:
-        print("no tables")
+    print("hosted:" if tables else "hosted: none")
     for table in tables:
-        print(f"{_short(table.get('table_id'))}  {table.get('game', '-'):<8}  "
+        print(f"  {_short(table.get('table_id'))}  {table.get('game', '-'):<8}  "
               f"view {table.get('view', '-')}  seq {table.get('last_executed_seq', '-')}  "
               f"{len(table.get('replicas', []))} replicas")
+    print("lobby:" if lobby else "lobby: none")
+    for entry in lobby:
+        limits = entry.get("limits", {})
+        print(f"  {_short(entry.get('table_id'))}  {entry.get('game', '-'):<8}  "
+              f"bets {limits.get('min_bet', '-')}-{limits.get('max_bet', '-')}  "
+              f"{entry.get('free_seats', '-')} free seats  "
+              f"{len(entry.get('replicas', []))} replicas  by {_short(entry.get('announcer'))}")
     return 0
 
 

@@ -116,6 +116,7 @@ class ApiSection(_Section):
 class NetworkSection(_Section):
     listen_addrs: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/0",)
     bootstrap: tuple[str, ...] = ()
+    mdns: bool = False
 
     @field_validator("listen_addrs")
     @classmethod
@@ -150,6 +151,9 @@ class TableSection(_Section):
     game: Literal["kv"] = "kv"
     replicas: tuple[str, ...] = Field(min_length=1, max_length=64)
     replica_addresses: dict[str, str] = Field(default_factory=dict)
+    min_bet: int = Field(default=1, ge=0, le=(1 << 64) - 1)
+    max_bet: int = Field(default=1000, ge=0, le=(1 << 64) - 1)
+    seats: int = Field(default=8, ge=0, le=1024)
 
     @field_validator("table_id")
     @classmethod
@@ -176,6 +180,8 @@ class TableSection(_Section):
             if key.lower() not in self.replicas:
                 raise ValueError(f"replica_addresses names {key!r}, which is not in replicas")
             _check_multiaddr(addr, _MULTIADDR, "multiaddr")
+        if self.min_bet > self.max_bet:
+            raise ValueError(f"min_bet ({self.min_bet}) is above max_bet ({self.max_bet})")
         return self
 
     @property

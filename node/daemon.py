@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
 DRAIN_SECONDS = 5.0
+LOBBY_FLUSH_S = 0.2
 VERIFY_THREADS = 2
 
 
@@ -86,7 +87,9 @@ class Node:
         self.metrics = NodeMetrics()
         self.log = get_logger("bitcraps.node")
         self.transport = Libp2pTransport(identity.seed,
-                                         listen_addrs=config.network.listen_addrs)
+                                         listen_addrs=config.network.listen_addrs,
+                                         enable_mdns=config.network.mdns)
+        self.lobby: Any = None  # a transports.lobby.Lobby once running
         self._verify_batch = verify_batch or _default_verifier()
         self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
         self.tables_by_id: dict[bytes, HostedTable] = {}
@@ -110,8 +113,10 @@ class Node:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.transport.run)
                 self._register_addresses()
+                await self._start_lobby(nursery)
                 for section in self.config.tables:
                     await self._open_table(nursery, section)
+                await self._announce_tables()
                 nursery.start_soon(self._route_incoming)
                 nursery.start_soon(self._warm_connections)
                 await self._start_api(nursery)
@@ -138,6 +143,7 @@ class Node:
         self.log.info("node stopping")
         self._api_shutdown.set()
         with trio.move_on_after(DRAIN_SECONDS):
+            await self._withdraw_tables()
             await self.transport.aclose()
         nursery.cancel_scope.cancel()
 
@@ -175,6 +181,40 @@ class Node:
             "table open", replica=replica.index, recovered_records=len(records),
             last_executed_seq=replica.last_executed_seq, view=replica.view)
 
+    # --- lobby -----------------------------------------------------------------------------
+
+    async def _start_lobby(self, nursery: trio.Nursery) -> None:
+        from bitcraps.transports.lobby import DROP_REASONS, Lobby
+
+        dropped = self.metrics.lobby_dropped
+        for reason in DROP_REASONS:
+            dropped.labels(reason=reason)
+        self.lobby = Lobby(self.transport.host, public_key=self.node_identity.public_key,
+                           sign=self.node_identity.sign,
+                           on_drop=lambda reason: dropped.labels(reason=reason).inc())
+        await nursery.start(self.lobby.run)
+        if self.config.network.mdns:
+            nursery.start_soon(self.transport.dial_discovered)
+
+    async def _announce_tables(self) -> None:
+        for table in self.tables_by_id.values():
+            s = table.section
+            await self.lobby.announce(s.table_id_bytes, game=s.game.encode(),
+                                      replicas=s.replica_keys, min_bet=s.min_bet,
+                                      max_bet=s.max_bet, free_seats=s.seats)
+
+    async def _withdraw_tables(self) -> None:
+        """Withdraw our announcements and give gossipsub a moment to send them."""
+        if self.lobby is not None and self.tables_by_id:
+            with trio.move_on_after(1.0):
+                await self.lobby.withdraw_all()
+                await trio.sleep(LOBBY_FLUSH_S)
+
+    def lobby_tables(self) -> list[dict[str, Any]]:
+        if self.lobby is None:
+            return []
+        return [listing.to_json() for listing in self.lobby.known_tables()]
+
     # --- network -------------------------------------------------------------------------
 
     def _register_addresses(self) -> None:
@@ -195,6 +235,8 @@ class Node:
     async def _warm_connections(self) -> None:
         """Dial every fellow replica once at start, so no dial sits on the commit path."""
         peers = {key for table in self.tables_by_id.values() for key in table.config.replicas}
+        peers.update(key for key in map(public_key_for_multiaddr, self.config.network.bootstrap)
+                     if key is not None)
         peers.discard(self.node_identity.public_key)
         async with trio.open_nursery() as nursery:
             for peer in peers:

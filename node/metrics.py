@@ -41,6 +41,9 @@ class NodeMetrics:
         self.storage_write_seconds = Histogram(
             "bitcraps_storage_write_seconds", "Time to make one Ready durable (commit + fsync)",
             buckets=_STORAGE_BUCKETS_S, registry=r)
+        self.lobby_dropped = Counter(
+            "bitcraps_lobby_dropped", "Lobby gossip messages dropped, by reason", ["reason"],
+            registry=r)
         self.healthy = Gauge("bitcraps_healthy", "1 while the node is healthy", registry=r)
 
     def table_progress(self, table: str, view: int, last_executed_seq: int) -> None:

@@ -58,12 +58,14 @@ def build_host(
     listen_addrs: list[Multiaddr],
     dial_timeout_s: float,
     max_retries: int = 0,
+    enable_mdns: bool = False,
 ) -> IHost:
     """A host with identity `seed`, TCP + Noise + yamux only, one connection per peer.
 
     `ConnectionConfig(max_connections_per_peer=1)` avoids the 250 ms happy-eyeballs stall on
     every dial; the auto-connector (which redials every peer in the peerstore, dead ones too)
-    is switched off: the transport dials on demand.
+    is switched off: the transport dials on demand. Identify and ping stay on (py-libp2p's
+    defaults); `enable_mdns` adds zeroconf mDNS discovery (peers land in the peerstore).
     """
     if len(seed) != ED25519_SEED_BYTES:
         raise ValueError(f"an Ed25519 seed is 32 bytes, not {len(seed)}")
@@ -76,6 +78,7 @@ def build_host(
         muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
         listen_addrs=listen_addrs,
         connection_config=ConnectionConfig(max_connections_per_peer=1, dial_timeout=dial_timeout_s),
+        enable_mDNS=enable_mdns,
     )
     network = host.get_network()
     network.retry_config = RetryConfig(max_retries=max_retries)  # type: ignore[attr-defined]

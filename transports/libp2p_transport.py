@@ -135,12 +135,14 @@ class Libp2pTransport:
         idle_close_s: float = 120.0,
         outbox_capacity: int = DEFAULT_OUTBOX_CAPACITY,
         full_wait_s: float = 1.0,
+        enable_mdns: bool = False,
     ) -> None:
         if max_frame_bytes < 1 or incoming_capacity < 1:
             raise ValueError("max_frame_bytes and incoming_capacity must be at least 1")
         self._listen_addrs = [Multiaddr(a) for a in listen_addrs]
         self._host = build_host(
-            seed, listen_addrs=self._listen_addrs, dial_timeout_s=dial_timeout_s
+            seed, listen_addrs=self._listen_addrs, dial_timeout_s=dial_timeout_s,
+            enable_mdns=enable_mdns,
         )
         self._local_peer = self._host.get_public_key().to_bytes()
         self._max_frame_bytes = max_frame_bytes
@@ -210,6 +212,27 @@ class Libp2pTransport:
         known = self._addresses.setdefault(bytes(public_key), [])
         if addr not in known:
             known.append(addr)
+
+    async def dial_discovered(self, *, retry_after_s: float = 30.0) -> None:
+        """Dial, forever, every peer the peerstore has addresses for (what mDNS found) and
+        we are not connected to; each peer at most once per `retry_after_s`."""
+        tried: dict[ID, float] = {}
+        while not self._closed:
+            now = trio.current_time()
+            network = self._host.get_network()
+            connected = network.get_connections_map()
+            store = self._host.get_peerstore()
+            for pid in store.peers_with_addrs():
+                if pid == self._host.get_id() or connected.get(pid):
+                    continue
+                if now - tried.get(pid, -retry_after_s) < retry_after_s:
+                    continue
+                tried[pid] = now
+                try:
+                    await self._host.connect(Libp2pPeerInfo(pid, store.addrs(pid)))
+                except Exception as exc:  # unreachable now: tried again later
+                    log.debug("dialing discovered peer %s failed: %s", pid, exc)
+            await trio.sleep(1.0)
 
     def peers(self) -> list[PeerInfo]:
         connected: set[PeerId] = set()

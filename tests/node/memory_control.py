@@ -75,6 +75,11 @@ class InMemoryControl:
                  "view": t.view, "last_executed_seq": len(t.log)}
                 for t in self.table_map.values()]
 
+    def lobby_tables(self) -> list[dict[str, Any]]:
+        return [{"kind": "announce", "table_id": "ab" * 16, "game": "kv",
+                 "replicas": ["cd" * 32], "limits": {"min_bet": 5, "max_bet": 500},
+                 "free_seats": 3, "announcer": "cd" * 32, "sequence": 1, "age_s": 1.5}]
+
     def config_show(self) -> dict[str, Any]:
         return {k: dict(v) if isinstance(v, dict) else v for k, v in self.config.items()}
 

@@ -44,6 +44,7 @@ async def test_reads_answer_with_the_nodes_data(served: Served,
     assert (await client.get("/v1/status")).json() == control.status()
     assert (await client.get("/v1/peers")).json() == {"peers": control.peers()}
     assert (await client.get("/v1/tables")).json() == {"tables": control.tables()}
+    assert (await client.get("/v1/lobby")).json() == {"tables": control.lobby_tables()}
     assert (await client.get("/v1/config")).json() == control.config_show()
 
 

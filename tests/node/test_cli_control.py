@@ -49,7 +49,8 @@ async def test_lists_as_json(served: Served, capsys: pytest.CaptureFixture[str])
     assert json.loads(out) == served.control.peers()
     code, out, _ = await _cli(capsys, "tables", "--json", *_at(served))
     assert code == 0
-    assert json.loads(out) == served.control.tables()
+    assert json.loads(out) == {"hosted": served.control.tables(),
+                               "lobby": served.control.lobby_tables()}
 
 
 async def test_plain_output_is_short(served: Served, capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,9 +71,10 @@ async def test_plain_output_is_short(served: Served, capsys: pytest.CaptureFixtu
     assert "disconnected" in lines[1] and "ble" in lines[1]
 
     code, out, _ = await _cli(capsys, "tables", *_at(served))
-    [line] = out.splitlines()
-    assert code == 0
+    hosted, line, lobby, entry = out.splitlines()
+    assert code == 0 and hosted == "hosted:" and lobby == "lobby:"
     assert "craps" in line and "view 0" in line and "seq 0" in line and "4 replicas" in line
+    assert "kv" in entry and "bets 5-500" in entry and "3 free seats" in entry
     assert all(len(line) < 100 for line in out.splitlines())
 
 

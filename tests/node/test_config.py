@@ -57,6 +57,9 @@ def test_the_template_loads_to_the_defaults(tmp_path: Path) -> None:
         if section == "api":
             assert config.api.tcp_port == defaults.api.tcp_port == 0
             assert config.api.tcp_host == defaults.api.tcp_host
+        elif section == "network":  # mDNS: off by default (tests), on in the template
+            assert config.network.mdns is True and defaults.network.mdns is False
+            assert config.network.model_copy(update={"mdns": False}) == defaults.network
         else:
             assert getattr(config, section) == getattr(defaults, section)
     assert config.node.log_level == "info" and config.tables == ()
