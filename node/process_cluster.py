@@ -1,7 +1,9 @@
 """A table of real `bitcraps daemon` processes on loopback: for the demo and the tests.
 
 Each daemon gets its own data dir, port and NOTIFY_SOCKET; readiness is the daemon's own
-sd_notify READY=1 on that socket (the systemd protocol), never a sleep.
+sd_notify READY=1 on that socket (the systemd protocol), never a sleep. A daemon may listen
+on another address and run under a command prefix (e.g. `ip netns exec NAME`): its control
+socket and NOTIFY_SOCKET are filesystem paths, reachable from any network namespace.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +43,27 @@ class Daemon:
     index: int
     data_dir: Path
     port: int
+    host: str = "127.0.0.1"
+    command_prefix: list[str] = field(default_factory=list)
     node_id: str = ""
     process: subprocess.Popen[bytes] | None = None
     notify: socket.socket | None = None
     ready_timeout_s: float = 30.0
 
     @property
+    def multiaddr(self) -> str:
+        return f"/ip4/{self.host}/tcp/{self.port}"
+
+    @property
     def api(self) -> ApiClient:
         return ApiClient(self.data_dir)
 
     def start(self, timeout_s: float = 30.0) -> None:
+        self.launch(timeout_s)
+        self.wait_notify("READY=1")
+
+    def launch(self, timeout_s: float = 30.0) -> None:
+        """Spawn the daemon without waiting: `wait_notify("READY=1")` then waits for it."""
         notify_path = str(self.data_dir / "notify.sock")
         if os.path.exists(notify_path):
             os.unlink(notify_path)
@@ -61,10 +74,10 @@ class Daemon:
         env = {**os.environ, "NOTIFY_SOCKET": notify_path, "BITCRAPS_DATA_DIR": str(self.data_dir)}
         log = open(self.data_dir / "daemon.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
-            [BITCRAPS, "daemon", "--config", str(self.data_dir / "node.toml")],
+            [*self.command_prefix, BITCRAPS, "daemon",
+             "--config", str(self.data_dir / "node.toml")],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
-        self.wait_notify("READY=1")
 
     def wait_notify(self, field_wanted: str) -> None:
         """Wait for a notify field; fail at once if the daemon exits, or at the deadline."""
@@ -101,8 +114,13 @@ class Daemon:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None) -> list[Daemon]:
-    """Initialise `count` data dirs and write each a node.toml hosting one shared table."""
+def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None,
+                 hosts: list[str] | None = None,
+                 command_prefixes: list[list[str]] | None = None) -> list[Daemon]:
+    """Initialise `count` data dirs and write each a node.toml hosting one shared table.
+
+    `hosts[i]` is daemon i's listen address (default loopback, each on a free port);
+    `command_prefixes[i]` runs it under a wrapper such as `ip netns exec NAME`."""
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="bcd-", dir="/tmp"))  # AF_UNIX paths are short
     daemons = []
@@ -111,10 +129,14 @@ def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None) -> 
         subprocess.run([BITCRAPS, "init", "--data-dir", str(data_dir)],
                        capture_output=True, check=True)
         daemon = Daemon(i, data_dir, free_port())
+        if hosts is not None:
+            daemon.host = hosts[i]
+        if command_prefixes is not None:
+            daemon.command_prefix = list(command_prefixes[i])
         daemon.node_id = load_identity(data_dir / IDENTITY_FILE).node_id
         daemons.append(daemon)
     replicas = ", ".join(f'"{d.node_id}"' for d in daemons)
-    addresses = "\n".join(f'"{d.node_id}" = "/ip4/127.0.0.1/tcp/{d.port}"' for d in daemons)
+    addresses = "\n".join(f'"{d.node_id}" = "{d.multiaddr}"' for d in daemons)
     for daemon in daemons:
         (daemon.data_dir / "node.toml").write_text(f"""
 [node]
@@ -122,7 +144,7 @@ data_dir = "{daemon.data_dir}"
 log_level = "info"
 
 [network]
-listen_addrs = ["/ip4/127.0.0.1/tcp/{daemon.port}"]
+listen_addrs = ["{daemon.multiaddr}"]
 
 [consensus]
 tick_ms = {tick_ms}
