@@ -30,6 +30,7 @@ from bitcraps.consensus import (
     Replica,
     ReplicaConfig,
     RequestCommitted,
+    SignatureCheck,
     ViewChanged,
     decode_envelope,
 )
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 DRAIN_SECONDS = 5.0
 LOBBY_FLUSH_S = 0.2
+WARM_INTERVAL_S = 1.0
 VERIFY_THREADS = 2
 
 
@@ -170,6 +172,7 @@ class Node:
         shell = TableShell(
             config=replica_config, replica=replica, storage=_TimedStorage(storage, self.metrics),
             signer=self.node_identity, verify_batch=self._verify_batch,
+            verify_inline=_verify_inline,
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
             offload=self._offload, on_event=events.append,
         )
@@ -229,24 +232,39 @@ class Node:
                 self.transport.add_peer_address(named, address)
 
     async def _send_frame(self, peer: bytes, frame: bytes) -> None:
-        await self.transport.send(peer, frame)
+        # Queued, not awaited: the table's per-peer sender hands over its next frame at once
+        # and the transport's writer coalesces what piled up (failures: transport counters).
+        await self.transport.post(peer, frame)
         self._frames_out.inc()
 
     async def _warm_connections(self) -> None:
-        """Dial every fellow replica once at start, so no dial sits on the commit path."""
+        """Keep a warm stream to every fellow replica, so no dial sits on the commit path.
+
+        Dials them all at start, then every `WARM_INTERVAL_S` again: a peer that was down
+        (not started yet, restarting) or whose connection dropped is redialed in the
+        background, not by the first frame of a commit. On a warm stream `connect` writes
+        nothing.
+        """
         peers = {key for table in self.tables_by_id.values() for key in table.config.replicas}
         peers.update(key for key in map(public_key_for_multiaddr, self.config.network.bootstrap)
                      if key is not None)
         peers.discard(self.node_identity.public_key)
-        async with trio.open_nursery() as nursery:
-            for peer in peers:
-                nursery.start_soon(self._connect_quietly, peer)
+        unreachable: set[bytes] = set()
+        while True:
+            async with trio.open_nursery() as nursery:
+                for peer in peers:
+                    nursery.start_soon(self._connect_quietly, peer, unreachable)
+            await trio.sleep(WARM_INTERVAL_S)
 
-    async def _connect_quietly(self, peer: bytes) -> None:
+    async def _connect_quietly(self, peer: bytes, unreachable: set[bytes]) -> None:
         try:
             await self.transport.connect(peer)
-        except Exception as exc:  # a peer that is down now is dialed again on first send
-            self.log.info("peer not reachable yet", peer=peer.hex(), error=str(exc))
+        except Exception as exc:  # tried again on the next round, and on first send
+            if peer not in unreachable:
+                unreachable.add(peer)
+                self.log.info("peer not reachable yet", peer=peer.hex(), error=str(exc))
+        else:
+            unreachable.discard(peer)
 
     async def _route_incoming(self) -> None:
         async for peer, frame in self.transport.incoming:
@@ -460,6 +478,13 @@ def public_key_for_multiaddr(address: str) -> bytes | None:
         return public_key_from_id(ID.from_base58(peer))
     except Exception:  # not base58, or not an Ed25519 identity multihash
         return None
+
+
+def _verify_inline(checks: Sequence[SignatureCheck]) -> list[bool]:
+    """The few signatures of a small batch, on the calling thread (no IPC round trip)."""
+    from bitcraps.accel._ed25519_cpu import verify_one
+
+    return [verify_one(key, message, signature) for key, message, signature in checks]
 
 
 def _default_verifier() -> Callable[..., list[bool]]:

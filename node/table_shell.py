@@ -85,13 +85,17 @@ class TableShell:
                  signer: Signer, verify_batch: BatchVerify, send_frame: FrameSender,
                  tick_seconds: float, offload: Offload | None = None,
                  on_event: Callable[[Event], None] | None = None,
-                 on_executed: Callable[[Executed], None] | None = None) -> None:
+                 on_executed: Callable[[Executed], None] | None = None,
+                 verify_inline: BatchVerify | None = None) -> None:
         self.config = config
         self.replica = replica
         self.stats = TableStatistics()
         self._storage = storage
         self._me = signer.public_key
         self._verify_batch = verify_batch
+        # Small batches are verified on the trio thread: with a verifier that hands them to
+        # worker processes, that would block the event loop on IPC (ms on a busy machine).
+        self._verify_inline = verify_inline or verify_batch
         self._send_frame = send_frame
         self._tick_seconds = tick_seconds
         self._offload = offload or thread_offload(trio.CapacityLimiter(1))
@@ -187,7 +191,7 @@ class TableShell:
         if not plan.checks:
             verdicts: list[bool] = []
         elif len(plan.checks) <= INLINE_VERIFY_MAX:
-            verdicts = self._verify_batch(plan.checks)
+            verdicts = self._verify_inline(plan.checks)
         else:
             verdicts = await self._offload(self._verify_batch, plan.checks)
         for envelope, valid in zip(plan.envelopes, apply_verdicts(plan, verdicts, self._cache),

@@ -363,7 +363,25 @@ class Libp2pTransport:
             return
         await self._submit(peer, _Pending(encode_frame(bytes(frame)), len(frame)))
 
-    async def _submit(self, peer: PeerId, pending: _Pending) -> None:
+    async def post(self, peer: PeerId, frame: bytes) -> None:
+        """Queue `frame` for `peer` and return without waiting for it to be written.
+
+        Waits only while the peer's queue is full. A frame that later fails is counted
+        (`send_failures`), not raised: for callers that tolerate loss and hand a peer several
+        frames in a row (the writer then coalesces them into one write instead of one write,
+        and one wake-up of the caller, per frame). Raises like `send` for what is known at
+        once: `FrameTooLarge`, `TransportClosed`, a malformed peer id.
+        """
+        self._check_open()
+        if len(frame) > self._max_frame_bytes:
+            self._stats.send_failures += 1
+            raise FrameTooLarge(f"{len(frame)} bytes > max_frame_bytes {self._max_frame_bytes}")
+        if peer == self._local_peer:
+            await self.send(peer, frame)
+            return
+        await self._submit(peer, _Pending(encode_frame(bytes(frame)), len(frame)), wait=False)
+
+    async def _submit(self, peer: PeerId, pending: _Pending, *, wait: bool = True) -> None:
         self._check_open()
         if len(peer) != ED25519_PUBLIC_KEY_BYTES:
             self._stats.send_failures += 1
@@ -373,6 +391,8 @@ class Libp2pTransport:
             await link.outbox.send(pending)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise TransportClosed("transport is closed") from None
+        if not wait:
+            return
         await pending.done.wait()
         if pending.error is not None:
             raise pending.error
