@@ -1,5 +1,8 @@
 """`bitcraps bench consensus`: throughput and latency of the replicated log, in one process.
 
+(`--transport libp2p` runs real daemons instead, and `bitcraps bench transport` measures the
+libp2p transport alone: see `_bench_libp2p`.)
+
 All replicas and clients run on the in-process cluster (`local_cluster`): real Ed25519
 signatures on every message, every signature verified by every receiver (in batches),
 every Ready persisted to the replica's `DurableLog` before its messages leave. Two phases:
@@ -39,6 +42,11 @@ DEFAULT_CLIENTS = 512
 DEFAULT_BATCH_MAX = 256
 LOW_LOAD_REQUESTS = 500
 MAX_TICKS_WITHOUT_PROGRESS = 1_000
+LIBP2P_REQUESTS = 2_000
+LIBP2P_CLIENTS = 8
+LIBP2P_LOW_LOAD_REQUESTS = 200
+LOOPBACK_PINGS = 5_000
+LOOPBACK_FRAMES = 50_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,10 +57,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="committed signed client requests per second and latency, all replicas in-process",
     )
     consensus.add_argument("--replicas", type=int, default=4, help="replicas (default 4)")
-    consensus.add_argument("--requests", type=int, default=DEFAULT_REQUESTS,
-                           help=f"requests in the loaded phase (default {DEFAULT_REQUESTS})")
-    consensus.add_argument("--clients", type=int, default=DEFAULT_CLIENTS,
-                           help=f"concurrent clients, loaded phase (default {DEFAULT_CLIENTS})")
+    consensus.add_argument("--requests", type=int, default=None,
+                           help=f"requests in the loaded phase (default {DEFAULT_REQUESTS}; "
+                                f"libp2p: {LIBP2P_REQUESTS})")
+    consensus.add_argument("--clients", type=int, default=None,
+                           help=f"concurrent clients, loaded phase (default {DEFAULT_CLIENTS}; "
+                                f"libp2p: {LIBP2P_CLIENTS} API client threads)")
     consensus.add_argument("--batch-max", type=int, default=DEFAULT_BATCH_MAX,
                            help=f"most requests in one batch (default {DEFAULT_BATCH_MAX})")
     consensus.add_argument("--low-load-requests", type=int, default=None,
@@ -66,8 +76,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     consensus.add_argument("--lockstep", action="store_true",
                            help="step every node's batch in node order each sweep "
                                 "(reproducible; default: pipelined)")
+    consensus.add_argument("--transport", choices=("memory", "libp2p"), default="memory",
+                           help="memory (default): all replicas in this process; libp2p: "
+                                "real daemon processes on loopback, load through their APIs")
+    consensus.add_argument("--tick-ms", type=int, default=10,
+                           help="the daemons' tick, --transport libp2p (default 10)")
     consensus.add_argument("--json", action="store_true", help="print one JSON object")
     consensus.set_defaults(run=_run_consensus)
+    transport = targets.add_parser(
+        "transport", help="RTT and frames/s of a transport between two processes on loopback")
+    transport.add_argument("--transport", choices=("libp2p",), default="libp2p",
+                           help="the transport to measure (default libp2p)")
+    transport.add_argument("--pings", type=int, default=LOOPBACK_PINGS,
+                           help=f"round trips, one at a time (default {LOOPBACK_PINGS})")
+    transport.add_argument("--frames", type=int, default=LOOPBACK_FRAMES,
+                           help=f"one-way frames per phase (default {LOOPBACK_FRAMES})")
+    transport.add_argument("--size", type=int, default=1024,
+                           help="frame bytes (default 1024)")
+    transport.add_argument("--senders", type=int, default=8,
+                           help="concurrent senders in the msgs/s phase (default 8)")
+    transport.add_argument("--json", action="store_true", help="print one JSON object")
+    transport.set_defaults(run=_run_transport)
     parser.set_defaults(run=_run_missing_target)
 
 
@@ -75,9 +104,36 @@ def _run_missing_target(args: argparse.Namespace) -> int:
     raise CliError("name a benchmark: `bitcraps bench consensus --replicas 4 --json`")
 
 
+def _run_transport(args: argparse.Namespace) -> int:
+    if args.pings < 1 or args.frames < 1 or args.senders < 1:
+        raise CliError("--pings, --frames and --senders must be at least 1")
+    if not 2 <= args.size <= 1 << 20:
+        raise CliError("--size must be between 2 and 1048576 bytes")
+    from bitcraps.node._bench_libp2p import bench_transport_libp2p
+
+    result = bench_transport_libp2p(args.pings, args.frames, args.size, args.senders)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['transport']} transport bench: {result['frame_bytes']}-byte frames "
+              f"between two processes on loopback")
+        print(f"  RTT p50 {result['rtt_ms']['p50']} ms, p99 {result['rtt_ms']['p99']} ms "
+              f"over {result['pings']} round trips")
+        print(f"  {result['msgs_per_s']:.0f} frames/s from {result['senders']} senders, "
+              f"{result['one_sender_msgs_per_s']:.0f} frames/s from one; "
+              f"{result['dropped']} dropped")
+    return 0
+
+
 def _run_consensus(args: argparse.Namespace) -> int:
     if args.replicas < 1 or args.replicas > 64:
         raise CliError("--replicas must be between 1 and 64")
+    if args.transport == "libp2p":
+        return _run_consensus_libp2p(args)
+    if args.requests is None:
+        args.requests = DEFAULT_REQUESTS
+    if args.clients is None:
+        args.clients = DEFAULT_CLIENTS
     if args.requests < 1 or args.clients < 1:
         raise CliError("--requests and --clients must be at least 1")
     if not 1 <= args.batch_max <= 4096:
@@ -94,6 +150,37 @@ def _run_consensus(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         _print_human(result)
+    return 0
+
+
+def _run_consensus_libp2p(args: argparse.Namespace) -> int:
+    if not 4 <= args.replicas <= 16:
+        raise CliError("--replicas must be between 4 and 16 with --transport libp2p")
+    if args.requests < 1 or args.clients < 1:
+        raise CliError("--requests and --clients must be at least 1")
+    if args.tick_ms < 1:
+        raise CliError("--tick-ms must be at least 1")
+    from bitcraps.node._bench_libp2p import bench_consensus_libp2p
+
+    requests = LIBP2P_REQUESTS if args.requests is None else args.requests
+    clients = LIBP2P_CLIENTS if args.clients is None else args.clients
+    low_load = args.low_load_requests
+    if low_load is None:
+        low_load = min(requests, LIBP2P_LOW_LOAD_REQUESTS)
+    result = bench_consensus_libp2p(args.replicas, requests, min(clients, requests), low_load,
+                                    tick_ms=args.tick_ms)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"consensus bench: {result['replicas']} daemons over libp2p on loopback, "
+              f"load through their control APIs ({result['clients']} client threads)")
+        print(f"  loaded:   {result['committed_per_s']:.0f} committed requests/s over "
+              f"{result['requests']} requests, latency p50 {result['loaded_latency_ms']['p50']} "
+              f"ms, p99 {result['loaded_latency_ms']['p99']} ms")
+        print(f"  low load: latency p50 {result['latency_ms']['p50']} ms, "
+              f"p99 {result['latency_ms']['p99']} ms over {result['low_load_requests']} "
+              f"sequential requests")
+        print(f"  replicas' state digests equal: {result['digests_equal']}")
     return 0
 
 

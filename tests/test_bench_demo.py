@@ -98,3 +98,35 @@ def test_demo_on_real_daemons_kills_one_and_converges(capsys: pytest.CaptureFixt
     assert "counter is now 70" in out
     assert "SIGTERM to all four: exit codes [0, 0, 0, 0]" in out
     assert "All replicas hold the same state" in out
+
+
+def test_bench_transport_libp2p_prints_the_contracted_json(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bench", "transport", "--transport", "libp2p", "--pings", "20", "--frames", "200",
+            "--senders", "2", "--json"]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert set(result["rtt_ms"]) >= {"p50", "p99"}
+    assert 0 < result["rtt_ms"]["p50"] <= result["rtt_ms"]["p99"]
+    assert isinstance(result["msgs_per_s"], float) and result["msgs_per_s"] > 0
+    assert result["frame_bytes"] == 1024 and result["dropped"] == 0
+
+
+def test_bench_consensus_over_libp2p_daemons_prints_the_contracted_json(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["bench", "consensus", "--replicas", "4", "--transport", "libp2p", "--requests", "8",
+            "--clients", "2", "--low-load-requests", "4", "--json"]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    result = json.loads(lines[0])
+    assert isinstance(result["committed_per_s"], float) and result["committed_per_s"] > 0
+    assert result["requests"] == 8 and result["low_load_requests"] == 4
+    for name in ("latency_ms", "loaded_latency_ms"):
+        latency = result[name]
+        assert set(latency) == {"p50", "p99"}
+        assert 0 < latency["p50"] <= latency["p99"]
+    assert result["transport"] == "libp2p" and result["driver"] == "api"
+    assert result["digests_equal"] is True
