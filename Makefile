@@ -16,6 +16,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 VPY    := $(BIN)/python3
 STAMP  := $(VENV)/.installed
+INTEROP       := tests/interop
+INTEROP_STAMP := $(INTEROP)/node_modules/.installed
 
 PKGS      := node transports consensus games accel
 TYPECHECK := build/typecheck
@@ -23,7 +25,7 @@ TYPECHECK := build/typecheck
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: system-deps venv lint typecheck-links test demo bench clean distclean
+.PHONY: system-deps venv interop-deps lint typecheck-links test demo bench clean distclean
 
 # --- virtual environment -----------------------------------------------------
 
@@ -34,11 +36,13 @@ $(VPY):
 	  rm -rf $(VENV); exit 1; }
 
 # Debian packages: what the Python dependencies build against (libp2p's fastecdsa needs GMP),
-# and systemd for `systemd-analyze` (the unit file tests).
-DEB_PACKAGES := libgmp-dev systemd
+# systemd for `systemd-analyze` (the unit file tests), nodejs for the JS libp2p interop test;
+# npm only when no npm is on PATH (NodeSource's nodejs package ships its own).
+DEB_PACKAGES := libgmp-dev systemd nodejs
 
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -54,6 +58,15 @@ $(STAMP): pyproject.toml | $(VPY)
 
 venv: $(STAMP)
 
+# The JS libp2p interop client's packages, pinned by package-lock.json; re-installed when it
+# changes. Without node/npm (Debian: nodejs npm) the interop test skips and says why.
+$(INTEROP_STAMP): $(INTEROP)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(INTEROP) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "warning: npm not found: the JS interop test will be skipped" >&2; fi
+
+interop-deps: $(INTEROP_STAMP)
+
 # --- checks ------------------------------------------------------------------
 
 # mypy cannot see the editable install's folder mapping, so give it a package tree of links.
@@ -65,7 +78,7 @@ lint: $(STAMP) typecheck-links
 	$(BIN)/ruff check $(PKGS) tests
 	MYPYPATH=$(TYPECHECK) $(BIN)/mypy -p bitcraps
 
-test: lint
+test: lint interop-deps
 	$(VPY) -m pytest -q -p no:cacheprovider
 
 # --- commands ----------------------------------------------------------------
