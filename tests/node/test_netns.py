@@ -25,7 +25,7 @@ from bitcraps.node.process_cluster import TABLE_ID, Daemon, add, make_cluster, s
 def network() -> Iterator[Network]:
     with veth_network(4) as network:
         yield network
-    left = [name for name in namespaces() if name.startswith(network.prefix)]
+    left = [name for name in namespaces() if name.startswith(f"{network.prefix}-")]
     assert not left, f"namespaces left behind: {left}"
 
 
