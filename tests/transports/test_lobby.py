@@ -223,3 +223,21 @@ async def test_garbage_on_the_topic_is_counted_and_dropped() -> None:
             await b.lobby.wait_until(lambda lobby: lobby.statistics()["invalid"] == 2)
         assert dropped == ["invalid", "invalid"]
         assert tables(b.lobby) == set()
+
+
+async def test_with_py_libp2p_default_limits_every_drop_is_counted() -> None:
+    dropped: list[str] = []
+    async with peers(2, rate_limit_per_s=10.0, outbound_queue_size=32) as (a, b):
+        a.lobby._on_drop = dropped.append
+        await connect(a, b)
+        ids = [os.urandom(16) for _ in range(100)]
+        with trio.fail_after(BOUND_S):
+            await trio.sleep(1.5)
+            for table_id in ids:
+                await a.lobby.announce(table_id, game=b"kv", replicas=[], min_bet=1,
+                                       max_bet=2, free_seats=1)
+            await b.lobby.wait_until(
+                lambda lobby: len(tables(lobby)) + len(dropped) >= len(ids))
+        assert 0 < len(tables(b.lobby)) < len(ids)
+        assert set(dropped) == {"rate_limited"}
+        assert len(tables(b.lobby)) + len(dropped) == len(ids)
