@@ -7,6 +7,7 @@ TLS and mplex: see docs/libp2p-notes.md). The identity is the node's own Ed25519
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from libp2p import new_host
 from libp2p.abc import IHost
@@ -19,7 +20,7 @@ from libp2p.peer.id import ID
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
-from libp2p.stream_muxer.yamux.yamux import Yamux
+from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 from multiaddr import Multiaddr
 
 ED25519_PUBLIC_KEY_BYTES = 32
@@ -84,6 +85,36 @@ def build_host(
     network.retry_config = RetryConfig(max_retries=max_retries)  # type: ignore[attr-defined]
     _disable_auto_connector(network)
     return host
+
+
+async def _window_update_at_half(stream: Any, *, bytes_read: int = 0) -> None:
+    """go-yamux's receive-window credit: one WINDOW_UPDATE once half the window is read.
+
+    py-libp2p 0.8.1 also credits every read that leaves less than that outstanding
+    (`PY_YAMUX_RELEASE_ON_READ`, on by default, and its "partial slack" branch): one update
+    frame back per table frame, which doubles the frames each side encrypts, sends, reads
+    and decrypts. The window still grows (auto-tune) when an update is sent.
+    """
+    total = 0
+    async with stream.window_lock:
+        buffered = len(stream.conn.stream_buffers.get(stream.stream_id, b""))
+        outstanding = stream.target_recv_window - (stream.recv_window + buffered)
+        if outstanding > 0 and outstanding >= stream._grow_threshold():
+            total = stream._grow_to_delta(buffered) + stream._apply_autotune_epoch(buffered)
+            stream._pending_recv_release = 0
+    if total > 0:
+        await stream.send_window_update(total, skip_lock=True)
+
+
+def _patch_yamux_window_updates() -> None:
+    needed = ("_auto_tune_and_send_window_update", "_grow_threshold", "_grow_to_delta",
+              "_apply_autotune_epoch")
+    if all(hasattr(YamuxStream, name) for name in needed):  # else: another py-libp2p
+        YamuxStream._auto_tune_and_send_window_update = (  # type: ignore[method-assign]
+            _window_update_at_half)  # type: ignore[assignment]
+
+
+_patch_yamux_window_updates()
 
 
 async def _never_connect() -> None:
