@@ -243,14 +243,14 @@ class Node:
         Dials them all at start, then every `WARM_INTERVAL_S` again: a peer that was down
         (not started yet, restarting) or whose connection dropped is redialed in the
         background, not by the first frame of a commit. On a warm stream `connect` writes
-        nothing.
+        nothing. Bootstrap peers too, re-read each round: a SIGHUP that adds one dials it.
         """
-        peers = {key for table in self.tables_by_id.values() for key in table.config.replicas}
-        peers.update(key for key in map(public_key_for_multiaddr, self.config.network.bootstrap)
-                     if key is not None)
-        peers.discard(self.node_identity.public_key)
         unreachable: set[bytes] = set()
         while True:
+            peers = {key for table in self.tables_by_id.values() for key in table.config.replicas}
+            peers.update(key for key in map(public_key_for_multiaddr,
+                                            self.config.network.bootstrap) if key is not None)
+            peers.discard(self.node_identity.public_key)
             async with trio.open_nursery() as nursery:
                 for peer in peers:
                     nursery.start_soon(self._connect_quietly, peer, unreachable)

@@ -99,3 +99,21 @@ async def test_stopped_node_withdraws_its_tables(tmp_path: Path) -> None:
             assert lobby_ids(host) == {table}  # our own tables are in our lobby too
         with trio.fail_after(BOUND_S):
             await watcher.lobby.wait_until(lambda _l: lobby_ids(watcher) == set())
+
+
+async def test_a_bootstrap_peer_added_at_run_time_is_dialed(tmp_path: Path) -> None:
+    ids = [create_identity(tmp_path / f"id{i}") for i in range(2)]
+    ports = [free_port() for _ in range(2)]
+    table = os.urandom(16).hex()
+    async with AsyncExitStack() as stack:
+        watcher = await stack.enter_async_context(open_node(
+            node_config(tmp_path / "w", ids[0], ports[0], None, []), ids[0],
+            verify_batch=verify))
+        await stack.enter_async_context(open_node(
+            node_config(tmp_path / "h", ids[1], ports[1], table, []), ids[1],
+            verify_batch=verify))
+        assert lobby_ids(watcher) == set()
+        boot = f"/ip4/127.0.0.1/tcp/{ports[1]}/p2p/{peer_id_for(ids[1].public_key)}"
+        await watcher.config_set("network.bootstrap", boot)
+        with trio.fail_after(BOUND_S):
+            await watcher.lobby.wait_until(lambda _l: lobby_ids(watcher) == {table})
