@@ -43,7 +43,7 @@ DEFAULT_BATCH_MAX = 256
 LOW_LOAD_REQUESTS = 500
 MAX_TICKS_WITHOUT_PROGRESS = 1_000
 LIBP2P_REQUESTS = 2_000
-LIBP2P_CLIENTS = 8
+LIBP2P_CLIENTS = 4  # one per daemon: each commits its API requests one at a time
 LIBP2P_LOW_LOAD_REQUESTS = 200
 LOOPBACK_PINGS = 5_000
 LOOPBACK_FRAMES = 50_000
@@ -156,14 +156,14 @@ def _run_consensus(args: argparse.Namespace) -> int:
 def _run_consensus_libp2p(args: argparse.Namespace) -> int:
     if not 4 <= args.replicas <= 16:
         raise CliError("--replicas must be between 4 and 16 with --transport libp2p")
-    if args.requests < 1 or args.clients < 1:
+    requests = LIBP2P_REQUESTS if args.requests is None else args.requests
+    clients = LIBP2P_CLIENTS if args.clients is None else args.clients
+    if requests < 1 or clients < 1:
         raise CliError("--requests and --clients must be at least 1")
     if args.tick_ms < 1:
         raise CliError("--tick-ms must be at least 1")
     from bitcraps.node._bench_libp2p import bench_consensus_libp2p
 
-    requests = LIBP2P_REQUESTS if args.requests is None else args.requests
-    clients = LIBP2P_CLIENTS if args.clients is None else args.clients
     low_load = args.low_load_requests
     if low_load is None:
         low_load = min(requests, LIBP2P_LOW_LOAD_REQUESTS)
