@@ -20,6 +20,8 @@ what this module does about each, so nothing is lost unnoticed:
   `_LobbyPubsub.notify_subscriptions` hands lobby messages straight to the lobby's own
   channel (`inbox_capacity`, 1,024); a message that finds it full is counted (`inbox_full`).
 - A message that fails strict decoding or its Ed25519 signature is counted (`invalid`).
+- The lobby holds at most `max_tables` (table, announcer) entries (memory is bounded
+  whatever peers send); an announcement of a new one beyond that is counted (`lobby_full`).
 
 Heartbeat is 1 s (default 120 s). Every drop calls `on_drop(reason)` (the node feeds
 `bitcraps_lobby_dropped_total{reason}`) and is in `statistics()`.
@@ -58,11 +60,13 @@ __all__ = ["LOBBY_TOPIC", "DROP_REASONS", "Lobby", "TableListing"]
 log = logging.getLogger(__name__)
 
 LOBBY_TOPIC = "/bitcraps/lobby/1.0.0"
-DROP_REASONS = ("invalid", "inbox_full", "outbound_queue_full", "oversized", "rate_limited")
+DROP_REASONS = ("invalid", "inbox_full", "outbound_queue_full", "oversized", "rate_limited",
+                "lobby_full")
 HEARTBEAT_S = 1
 DEFAULT_RATE_LIMIT_PER_S = 1000.0
 DEFAULT_OUTBOUND_QUEUE_SIZE = 1024
 DEFAULT_INBOX_CAPACITY = 1024
+DEFAULT_MAX_TABLES = 4096
 JOIN_REPUBLISH_DELAY_S = 0.3
 
 
@@ -146,12 +150,14 @@ class Lobby:
         rate_limit_per_s: float = DEFAULT_RATE_LIMIT_PER_S,
         outbound_queue_size: int = DEFAULT_OUTBOUND_QUEUE_SIZE,
         inbox_capacity: int = DEFAULT_INBOX_CAPACITY,
+        max_tables: int = DEFAULT_MAX_TABLES,
     ) -> None:
         self._public_key = bytes(public_key)
         self._sign = sign
         self._on_drop = on_drop
         self._ttl_s = ttl_s
         self._republish_s = republish_s
+        self._max_tables = max_tables
         self._router = _LobbyGossipSub(
             report=self._drop, outbound_queue_size=outbound_queue_size,
             protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
@@ -271,11 +277,24 @@ class Lobby:
                 log.debug("invalid lobby message: %s", exc)
                 self._drop("invalid")
                 continue
-            if self._remember(announcement):
+            if self._full_for(announcement):
+                self._drop("lobby_full")
+            elif self._remember(announcement):
                 self.stats["accepted"] += 1
             else:
                 self.stats["stale"] += 1
             self._notify()
+
+    def _full_for(self, announcement: Announcement) -> bool:
+        """Whether a new (table, announcer) would exceed `max_tables` live entries. The
+        sequence memory of entries gone (withdrawn, expired) is forgotten when it grows."""
+        key = (announcement.table_id, announcement.announcer)
+        if key in self._known or key in self._latest_seq:
+            return False
+        if len(self._latest_seq) >= 2 * self._max_tables:
+            for gone in [k for k in self._latest_seq if k not in self._known]:
+                del self._latest_seq[gone]
+        return len(self.known_tables()) >= self._max_tables
 
     def _remember(self, announcement: Announcement) -> bool:
         key = (announcement.table_id, announcement.announcer)

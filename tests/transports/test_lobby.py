@@ -241,3 +241,18 @@ async def test_with_py_libp2p_default_limits_every_drop_is_counted() -> None:
         assert 0 < len(tables(b.lobby)) < len(ids)
         assert set(dropped) == {"rate_limited"}
         assert len(tables(b.lobby)) + len(dropped) == len(ids)
+
+
+async def test_the_lobby_is_bounded_and_counts_what_does_not_fit() -> None:
+    dropped: list[str] = []
+    async with peers(2, max_tables=5) as (a, b):
+        b.lobby._on_drop = dropped.append
+        await connect(a, b)
+        ids = [os.urandom(16) for _ in range(8)]
+        with trio.fail_after(BOUND_S):
+            await trio.sleep(1.5)
+            for table_id in ids:
+                await a.lobby.announce(table_id, game=b"kv", replicas=[], min_bet=1,
+                                       max_bet=2, free_seats=1)
+            await b.lobby.wait_until(lambda lobby: len(dropped) == 3)
+        assert tables(b.lobby) == set(ids[:5]) and set(dropped) == {"lobby_full"}
