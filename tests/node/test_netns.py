@@ -131,4 +131,8 @@ def test_four_hosts_commit_survive_kill_9_and_partitions_and_converge(
         commit_more(daemon, 1)
     wait_for("all four converging", lambda: converged(hosts), hosts)
     assert committed == 119
-    assert len({d.table()["view"] for d in hosts}) == 1
+    # PBFT guarantees a quorum working in one view, not all four: a replica that asked alone
+    # for a later view waits there (it may not go back) and keeps up by state transfer, as
+    # the equal digests above show; f+1 such replicas would pull the others along.
+    views = [d.table()["view"] for d in hosts]
+    assert max(views.count(view) for view in views) >= 3, views
