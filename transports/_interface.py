@@ -7,7 +7,7 @@ interprets a frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import trio
@@ -51,6 +51,10 @@ class TransportStatistics:
     connections_opened: int = 0
     connections_closed: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+
+    def snapshot(self) -> TransportStatistics:
+        """A copy the caller may keep: later counting does not change it."""
+        return replace(self, extra=dict(self.extra))
 
 
 class Transport(Protocol):

@@ -253,18 +253,7 @@ class Libp2pTransport:
     # --- statistics ---------------------------------------------------------------------
 
     def statistics(self) -> TransportStatistics:
-        s = self._stats
-        return TransportStatistics(
-            frames_sent=s.frames_sent,
-            frames_received=s.frames_received,
-            bytes_sent=s.bytes_sent,
-            bytes_received=s.bytes_received,
-            frames_dropped=s.frames_dropped,
-            send_failures=s.send_failures,
-            connections_opened=s.connections_opened,
-            connections_closed=s.connections_closed,
-            extra=dict(s.extra),
-        )
+        return self._stats.snapshot()
 
     async def wait_statistics(self, predicate: Callable[[TransportStatistics], bool]) -> None:
         """Return once `predicate(self.statistics())` holds (checked on every change)."""
