@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -27,6 +26,7 @@ import trio
 
 from bitcraps.node._cli_errors import CliError
 from bitcraps.node._cookie import read_cookie
+from bitcraps.node._percentiles import percentiles_ms
 
 __all__ = ["bench_consensus_libp2p", "bench_transport_libp2p"]
 
@@ -145,7 +145,7 @@ def _low_load(api: _Api, table_id: str, operation: str, count: int) -> dict[str,
         api.commit(table_id, operation)
         latencies.append(time.perf_counter() - begin)
     elapsed = time.perf_counter() - started
-    return {"latency_ms": percentiles(latencies),
+    return {"latency_ms": percentiles_ms(latencies),
             "committed_per_s": round(count / max(elapsed, 1e-9), 1)}
 
 
@@ -187,7 +187,7 @@ def _loaded(daemons: list[Any], table_id: str, requests: int, clients: int,
     if errors:
         raise RuntimeError(f"the loaded phase failed: {errors[0]}")
     return {"committed_per_s": round(requests / max(elapsed, 1e-9), 1),
-            "latency_ms": percentiles(latencies)}
+            "latency_ms": percentiles_ms(latencies)}
 
 
 def _digests_equal(apis: list[_Api], timeout_s: float = 10.0) -> bool:
@@ -204,13 +204,3 @@ def _digests_equal(apis: list[_Api], timeout_s: float = 10.0) -> bool:
         time.sleep(0.05)
 
 
-def percentiles(samples_s: list[float]) -> dict[str, float]:
-    if not samples_s:
-        return {"p50": 0.0, "p99": 0.0}
-    ordered = sorted(samples_s)
-
-    def at(fraction: float) -> float:
-        index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
-        return round(ordered[index] * 1000, 3)
-
-    return {"p50": at(0.50), "p99": at(0.99)}

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from collections import deque
@@ -33,6 +32,7 @@ from typing import Any
 import msgpack
 
 from bitcraps.node._cli_errors import CliError
+from bitcraps.node._percentiles import percentiles_ms
 from bitcraps.node.local_cluster import BatchVerifierWithSubmit, LocalCluster
 
 __all__ = ["add_parser", "bench_consensus"]
@@ -257,7 +257,7 @@ def _loaded_phase(replicas: int, requests: int, clients: int, batch_max: int,
     return {
         "committed_per_s": round(requests / elapsed, 1),
         "requests": requests,
-        "latency_ms": _percentiles(latencies),
+        "latency_ms": percentiles_ms(latencies),
         "mean_batch_requests": round(requests / max(1, batches), 1),
         "signatures_verified_per_request": round(cluster.signatures_verified / requests, 2),
         "cpu_ms_per_request": round(cpu / requests * 1000, 3),
@@ -281,7 +281,7 @@ def _low_load_phase(replicas: int, requests: int, batch_max: int,
     return {
         "committed_per_s": round(requests / max(elapsed, 1e-9), 1),
         "requests": requests,
-        "latency_ms": _percentiles(cluster.clients[0].latencies_s),
+        "latency_ms": percentiles_ms(cluster.clients[0].latencies_s),
         "digests_equal": len(set(cluster.state_digests().values())) == 1,
     }
 
@@ -300,16 +300,6 @@ def _cpu_seconds(verifier: BatchVerifierWithSubmit) -> float:
     return total
 
 
-def _percentiles(samples_s: list[float]) -> dict[str, float]:
-    if not samples_s:
-        return {"p50": 0.0, "p99": 0.0}
-    ordered = sorted(samples_s)
-
-    def at(fraction: float) -> float:
-        index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
-        return round(ordered[index] * 1000, 3)
-
-    return {"p50": at(0.50), "p99": at(0.99)}
 
 
 def _print_human(result: dict[str, Any]) -> None:
