@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = [
@@ -27,11 +28,11 @@ SOCKET_NAME = "control.sock"
 COOKIE_NAME = "control.cookie"
 
 
-def default_data_dir() -> Path:
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
     """``$BITCRAPS_DATA_DIR``, else ``$STATE_DIRECTORY`` (systemd), else
-    ``$XDG_DATA_HOME/bitcraps``, else ``~/.local/share/bitcraps`` (as `bitcraps.node.config`,
-    which the CLI does not import: pydantic is slow to load)."""
-    env = os.environ
+    ``$XDG_DATA_HOME/bitcraps``, else ``~/.local/share/bitcraps``. It lives here, in a module
+    without heavy imports, because the CLI needs it and must start fast."""
+    env = os.environ if env is None else env
     if env.get(DATA_DIR_ENV):
         return Path(env[DATA_DIR_ENV]).expanduser()
     if env.get("STATE_DIRECTORY"):

@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bitcraps.consensus import ReplicaConfig
+from bitcraps.node._cookie import default_data_dir
 
 __all__ = [
     "CONFIG_FILE",
@@ -241,19 +242,6 @@ class NodeConfig(_Section):
 
 
 _SECTIONS = ("node", "api", "network", "consensus", "metrics")
-
-
-def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """$BITCRAPS_DATA_DIR, else $STATE_DIRECTORY (systemd), else $XDG_DATA_HOME/bitcraps,
-    else ~/.local/share/bitcraps."""
-    env = os.environ if env is None else env
-    if env.get("BITCRAPS_DATA_DIR"):
-        return Path(env["BITCRAPS_DATA_DIR"]).expanduser()
-    if env.get("STATE_DIRECTORY"):
-        return Path(env["STATE_DIRECTORY"].split(":")[0])
-    if env.get("XDG_DATA_HOME"):
-        return Path(env["XDG_DATA_HOME"]) / "bitcraps"
-    return Path.home() / ".local" / "share" / "bitcraps"
 
 
 def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> NodeConfig:
