@@ -53,7 +53,7 @@ system-deps:
 # Re-installs whenever pyproject.toml changes.
 $(STAMP): pyproject.toml | $(VPY)
 	@$(MAKE) --no-print-directory system-deps
-	$(VPY) -m pip install -e '.[test,lint]'
+	$(VPY) -m pip install -e '.[test,lint,pocl]'
 	@touch $@
 
 venv: $(STAMP)

@@ -39,6 +39,9 @@ COMMAND_MODULES = [
     "bitcraps.node.cmd_init",
     "bitcraps.node.cmd_daemon",
     "bitcraps.node.cmd_control",
+    "bitcraps.node.cmd_table",
+    "bitcraps.node.cmd_play",
+    "bitcraps.node.cmd_audit",
 ]
 
 # Commands that talk to a running daemon are built alone, without importing every other

@@ -23,6 +23,7 @@ here; the protocol's timers run on virtual ticks.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import time
@@ -47,6 +48,13 @@ LIBP2P_CLIENTS = 4  # one per daemon: each commits its API requests one at a tim
 LIBP2P_LOW_LOAD_REQUESTS = 200
 LOOPBACK_PINGS = 5_000
 LOOPBACK_FRAMES = 50_000
+
+# Benchmarks that live beside the code they measure. Each module exposes
+# ``add_target(targets)`` and adds its own subparser; a module not installed yet is skipped.
+BENCH_TARGET_MODULES = [
+    "bitcraps.node.bench_physics",
+    "bitcraps.node.bench_sigverify",
+]
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -97,7 +105,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                            help="concurrent senders in the msgs/s phase (default 8)")
     transport.add_argument("--json", action="store_true", help="print one JSON object")
     transport.set_defaults(run=_run_transport)
+    _add_target_modules(targets)
     parser.set_defaults(run=_run_missing_target)
+
+
+def _add_target_modules(targets: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name in BENCH_TARGET_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.add_target(targets)
 
 
 def _run_missing_target(args: argparse.Namespace) -> int:
