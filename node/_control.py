@@ -41,6 +41,11 @@ class NodeControl(Protocol):
     async def config_set(self, key: str, value: str) -> dict[str, Any]:
         """Change a setting that may change at run time; ControlError for any other."""
 
+    async def create_table(self, game: str, replicas: int, *, min_bet: int = ...,
+                           max_bet: int = ..., seats: int = ...) -> dict[str, Any]:
+        """Form a table of `replicas` nodes (this one and replica-capable peers) and open it:
+        the new table as `tables()` describes it; ControlError when it cannot be formed."""
+
     async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
         """Commit one request on a table this node hosts and wait for f+1 matching replies:
         {"table_id", "timestamp", "result": hex}."""

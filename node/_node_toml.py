@@ -32,6 +32,11 @@ TEMPLATE = """# bitcraps node configuration (node.toml)
 # Reloadable.
 log_level = "info"
 
+# Whether this node agrees to be a replica of tables that other nodes form
+# (`bitcraps table create`), and how many tables it hosts at most. Reloadable.
+host_tables = true
+max_hosted_tables = 32
+
 [api]
 # The control API (HTTP over a Unix socket, bearer token in a 0600 cookie file next to it).
 # Default: <data_dir>/control.sock. A relative path is relative to the data dir.

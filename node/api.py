@@ -6,6 +6,9 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/status                        control.status()
     GET  /v1/peers                         {"peers": control.peers()}
     GET  /v1/tables                        {"tables": control.tables()}
+    POST /v1/tables                        {"game": str, "replicas": int, "min_bet"?: int,
+                                           "max_bet"?: int, "seats"?: int}
+                                           -> control.create_table(); 201
     GET  /v1/lobby                         {"tables": control.lobby_tables()}
     GET  /v1/config                        control.config_show()
     POST /v1/config                        {"key": str, "value": str} -> control.config_set()
@@ -132,6 +135,18 @@ def build_app(
     async def tables(request: Request) -> Response:
         return JSONResponse({"tables": control.tables()})
 
+    async def create_table(request: Request) -> Response:
+        body = await read_json(request)
+        game = field(body, "game", str, "a game name")
+        replicas = field(body, "replicas", int, "an integer")
+        limits = {name: field(body, name, int, "an integer")
+                  for name in ("min_bet", "max_bet", "seats") if name in body}
+        for name, value in limits.items():
+            if value < 0:
+                raise _BadRequest(f"field {name!r} must not be negative")
+        return JSONResponse(await control.create_table(game, replicas, **limits),
+                            status_code=201)
+
     async def lobby(request: Request) -> Response:
         return JSONResponse({"tables": control.lobby_tables()})
 
@@ -173,6 +188,7 @@ def build_app(
         Route("/v1/status", endpoint(status), methods=["GET"]),
         Route("/v1/peers", endpoint(peers), methods=["GET"]),
         Route("/v1/tables", endpoint(tables), methods=["GET"]),
+        Route("/v1/tables", endpoint(create_table), methods=["POST"]),
         Route("/v1/lobby", endpoint(lobby), methods=["GET"]),
         Route("/v1/config", endpoint(config_show), methods=["GET"]),
         Route("/v1/config", endpoint(config_set), methods=["POST"]),

@@ -22,10 +22,11 @@ from bitcraps.node._cookie import default_data_dir
 if TYPE_CHECKING:
     from bitcraps.node.api_client import ApiClient
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "api_client", "control_options", "print_fields", "print_json"]
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def control_options() -> argparse.ArgumentParser:
+    """The options every command that talks to the daemon takes (a parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, default=None,
                         help="the daemon's data dir (default $BITCRAPS_DATA_DIR or "
@@ -33,6 +34,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     common.add_argument("--socket", type=Path, default=None,
                         help="control socket (default <data-dir>/control.sock)")
     common.add_argument("--json", action="store_true", help="print the API's JSON")
+    return common
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = control_options()
 
     for name, help_text, run in [
         ("id", "print this node's identity", _run_id),
@@ -67,14 +73,18 @@ def _config_usage(parser: argparse.ArgumentParser) -> Any:
     return run
 
 
-def _client(args: argparse.Namespace) -> ApiClient:
-    from bitcraps.node.api_client import ApiClient
+def api_client(args: argparse.Namespace, timeout_s: float | None = None) -> ApiClient:
+    """A client of the daemon that `args` name; `timeout_s` for requests that take long."""
+    import httpx
+
+    from bitcraps.node.api_client import TIMEOUT, ApiClient
 
     data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
-    return ApiClient(data_dir, args.socket)
+    timeout = TIMEOUT if timeout_s is None else httpx.Timeout(timeout_s, connect=1.0)
+    return ApiClient(data_dir, args.socket, timeout)
 
 
-def _print_json(value: Any) -> None:
+def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, sort_keys=True))
 
 
@@ -90,7 +100,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _print_fields(fields: dict[str, Any]) -> None:
+def print_fields(fields: dict[str, Any]) -> None:
     width = max((len(key) for key in fields), default=0)
     for key, value in fields.items():
         print(f"{key + ':':<{width + 1}} {_text(value)}")
@@ -102,27 +112,27 @@ def _short(hex_id: Any) -> str:
 
 
 def _run_id(args: argparse.Namespace) -> int:
-    identity = _client(args).get("/v1/identity")
+    identity = api_client(args).get("/v1/identity")
     if args.json:
-        _print_json(identity)
+        print_json(identity)
     else:
-        _print_fields(identity)
+        print_fields(identity)
     return 0
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    status = _client(args).get("/v1/status")
+    status = api_client(args).get("/v1/status")
     if args.json:
-        _print_json(status)
+        print_json(status)
     else:
-        _print_fields(status)
+        print_fields(status)
     return 0
 
 
 def _run_peers(args: argparse.Namespace) -> int:
-    peers = _client(args).get("/v1/peers").get("peers", [])
+    peers = api_client(args).get("/v1/peers").get("peers", [])
     if args.json:
-        _print_json(peers)
+        print_json(peers)
         return 0
     if not peers:
         print("no peers")
@@ -134,11 +144,11 @@ def _run_peers(args: argparse.Namespace) -> int:
 
 
 def _run_tables(args: argparse.Namespace) -> int:
-    client = _client(args)
+    client = api_client(args)
     tables = client.get("/v1/tables").get("tables", [])
     lobby = client.get("/v1/lobby").get("tables", [])
     if args.json:
-        _print_json({"hosted": tables, "lobby": lobby})
+        print_json({"hosted": tables, "lobby": lobby})
         return 0
     print("hosted:" if tables else "hosted: none")
     for table in tables:
@@ -156,9 +166,9 @@ def _run_tables(args: argparse.Namespace) -> int:
 
 
 def _run_stop(args: argparse.Namespace) -> int:
-    answer = _client(args).post("/v1/stop")
+    answer = api_client(args).post("/v1/stop")
     if args.json:
-        _print_json(answer)
+        print_json(answer)
     else:
         print("the daemon is shutting down")
     return 0
@@ -176,9 +186,9 @@ def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _run_config_show(args: argparse.Namespace) -> int:
-    config = _client(args).get("/v1/config")
+    config = api_client(args).get("/v1/config")
     if args.json:
-        _print_json(config)
+        print_json(config)
     else:
         for key, value in _flatten(config).items():
             print(f"{key} = {json.dumps(value)}")
@@ -197,9 +207,9 @@ def _lookup(config: dict[str, Any], key: str) -> Any:
 
 
 def _run_config_get(args: argparse.Namespace) -> int:
-    value = _lookup(_client(args).get("/v1/config"), args.key)
+    value = _lookup(api_client(args).get("/v1/config"), args.key)
     if args.json:
-        _print_json(value)
+        print_json(value)
     elif isinstance(value, str):
         print(value)
     else:
@@ -208,9 +218,9 @@ def _run_config_get(args: argparse.Namespace) -> int:
 
 
 def _run_config_set(args: argparse.Namespace) -> int:
-    answer = _client(args).post("/v1/config", {"key": args.key, "value": args.value})
+    answer = api_client(args).post("/v1/config", {"key": args.key, "value": args.value})
     if args.json:
-        _print_json(answer)
+        print_json(answer)
     else:
         shown = answer.get("value", args.value) if isinstance(answer, dict) else args.value
         print(f"{args.key} = {json.dumps(shown)}")

@@ -64,6 +64,8 @@ CONTROL_SOCKET = "control.sock"
 # protocol's shape, the tables) needs a restart.
 RELOADABLE_KEYS: frozenset[str] = frozenset({
     "node.log_level",  # the logger's level
+    "node.host_tables",  # whether to accept offers to host tables others form
+    "node.max_hosted_tables",  # tables already hosted stay open
     "network.bootstrap",  # new entries are dialed; connections are not dropped
     "consensus.view_change_timeout_ticks",  # a local timer: replicas need not agree on it
 })
@@ -101,6 +103,8 @@ class _Section(BaseModel):
 class NodeSection(_Section):
     data_dir: Path | None = None
     log_level: LogLevel = "info"
+    host_tables: bool = True
+    max_hosted_tables: int = Field(default=32, ge=0, le=1024)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ from bitcraps.consensus import (
     decode_envelope,
 )
 
+from ._charter import HOST_PROTOCOL, Charter
 from ._control import ControlError
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
 from .identity import NodeIdentity
@@ -42,6 +43,7 @@ from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
 from .storage import SqliteStorage, table_db_path
 from .systemd import Notifier, run_watchdog
+from .table_formation import CharterStore, FormationPolicy, TableFormation
 from .table_shell import SubmitError, TableShell, thread_offload
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ DRAIN_SECONDS = 5.0
 LOBBY_FLUSH_S = 0.2
 WARM_INTERVAL_S = 1.0
 VERIFY_THREADS = 2
+GAMES = ("kv",)
 
 
 class _TimedStorage:
@@ -106,6 +109,9 @@ class Node:
         self._stop = trio.Event()
         self._api_shutdown = trio.Event()
         self._started_at: float | None = None
+        self._nursery: trio.Nursery | None = None
+        self.charters = CharterStore(config.data_dir)
+        self.formation: TableFormation | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -113,11 +119,14 @@ class Node:
         self._started_at = trio.current_time()
         try:
             async with trio.open_nursery() as nursery:
+                self._nursery = nursery
                 await nursery.start(self.transport.run)
                 self._register_addresses()
                 await self._start_lobby(nursery)
                 for section in self.config.tables:
                     await self._open_table(nursery, section)
+                await self._open_stored_charters()
+                self._start_formation()
                 await self._announce_tables()
                 nursery.start_soon(self._route_incoming)
                 nursery.start_soon(self._warm_connections)
@@ -184,6 +193,63 @@ class Node:
             "table open", replica=replica.index, recovered_records=len(records),
             last_executed_seq=replica.last_executed_seq, view=replica.view)
 
+    # --- tables formed at run time -----------------------------------------------------------
+
+    def _start_formation(self) -> None:
+        from bitcraps.transports.libp2p_requests import Libp2pRequests
+
+        self.formation = TableFormation(
+            requests=Libp2pRequests(self.transport, HOST_PROTOCOL, timeout_s=5.0),
+            public_key=self.node_identity.public_key, sign=self.node_identity.sign,
+            policy=self._formation_policy, hosted_count=lambda: len(self.tables_by_id),
+            listen_addresses=lambda: self.transport.listen_multiaddrs,
+            candidate_peers=self._candidate_peers, open_charter=self._open_charter)
+        self.formation.serve()
+
+    def _formation_policy(self) -> FormationPolicy:
+        node = self.config.node
+        return FormationPolicy(node.host_tables, node.max_hosted_tables, GAMES)
+
+    def _candidate_peers(self) -> list[bytes]:
+        """Peers to ask first: those connected now, then the rest we know an address of."""
+        peers = sorted(self.transport.peers(), key=lambda p: (not p.connected, p.peer))
+        return [bytes(p.peer) for p in peers if p.connected or p.addresses]
+
+    async def _open_stored_charters(self) -> None:
+        charters, problems = await trio.to_thread.run_sync(self.charters.load_all)
+        for problem in problems:
+            self.log.error("stored table charter ignored", problem=problem)
+        for charter in charters:
+            try:
+                await self._open_charter(charter, store=False)
+            except ValueError as exc:  # a charter for a game this version does not play
+                self.log.error("stored table charter not opened",
+                               table_id=charter.table_id.hex(), error=str(exc))
+
+    async def _open_charter(self, charter: Charter, *, store: bool = True) -> None:
+        """Open a table formed at run time (idempotent); stored first, so it outlives us."""
+        if charter.table_id in self.tables_by_id:
+            return
+        section = _section_for(charter)
+        if store:
+            await trio.to_thread.run_sync(self.charters.save, charter)
+        for key, addresses in charter.address_book().items():
+            if key != self.node_identity.public_key:
+                for address in addresses:
+                    self.transport.add_peer_address(key, address)
+        assert self._nursery is not None
+        await self._open_table(self._nursery, section)
+        if store:
+            await self._announce(self.tables_by_id[charter.table_id])
+
+    async def create_table(self, game: str, replicas: int, *, min_bet: int = 1,
+                           max_bet: int = 1000, seats: int = 8) -> dict[str, Any]:
+        if self.formation is None:
+            raise ControlError("the node is not serving yet", 503)
+        charter = await self.formation.create(game, replicas, min_bet=min_bet,
+                                              max_bet=max_bet, seats=seats)
+        return _describe_table(self.tables_by_id[charter.table_id])
+
     # --- lobby -----------------------------------------------------------------------------
 
     async def _start_lobby(self, nursery: trio.Nursery) -> None:
@@ -201,10 +267,13 @@ class Node:
 
     async def _announce_tables(self) -> None:
         for table in self.tables_by_id.values():
-            s = table.section
-            await self.lobby.announce(s.table_id_bytes, game=s.game.encode(),
-                                      replicas=s.replica_keys, min_bet=s.min_bet,
-                                      max_bet=s.max_bet, free_seats=s.seats)
+            await self._announce(table)
+
+    async def _announce(self, table: HostedTable) -> None:
+        s = table.section
+        await self.lobby.announce(s.table_id_bytes, game=s.game.encode(),
+                                  replicas=s.replica_keys, min_bet=s.min_bet,
+                                  max_bet=s.max_bet, free_seats=s.seats)
 
     async def _withdraw_tables(self) -> None:
         """Withdraw our announcements and give gossipsub a moment to send them."""
@@ -463,6 +532,13 @@ def _describe_table(table: HostedTable) -> dict[str, Any]:
         "state_digest": replica.state_digest().hex(),
         "shell": asdict(table.shell.stats),
     }
+
+
+def _section_for(charter: Charter) -> TableSection:
+    return TableSection.model_validate({
+        "table_id": charter.table_id.hex(), "game": charter.game,
+        "replicas": [key.hex() for key in charter.replicas],
+        "min_bet": charter.min_bet, "max_bet": charter.max_bet, "seats": charter.seats})
 
 
 def public_key_for_multiaddr(address: str) -> bytes | None:

@@ -51,6 +51,12 @@ class Daemon:
     ready_timeout_s: float = 30.0
 
     @property
+    def peer_id(self) -> str:
+        from bitcraps.transports._libp2p_host import peer_id_for
+
+        return str(peer_id_for(bytes.fromhex(self.node_id)))
+
+    @property
     def multiaddr(self) -> str:
         return f"/ip4/{self.host}/tcp/{self.port}"
 
@@ -104,9 +110,9 @@ class Daemon:
             self.notify = None
         return code
 
-    def table(self) -> dict[str, Any]:
+    def table(self, table_id: str = TABLE_ID) -> dict[str, Any]:
         tables = self.api.get("/v1/tables")["tables"]
-        return next(t for t in tables if t["table_id"] == TABLE_ID)
+        return next(t for t in tables if t["table_id"] == table_id)
 
     def log_tail(self, lines: int = 30) -> str:
         path = self.data_dir / "daemon.log"
@@ -116,11 +122,14 @@ class Daemon:
 
 def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None,
                  hosts: list[str] | None = None,
-                 command_prefixes: list[list[str]] | None = None) -> list[Daemon]:
+                 command_prefixes: list[list[str]] | None = None,
+                 shared_table: bool = True) -> list[Daemon]:
     """Initialise `count` data dirs and write each a node.toml hosting one shared table.
 
     `hosts[i]` is daemon i's listen address (default loopback, each on a free port);
-    `command_prefixes[i]` runs it under a wrapper such as `ip netns exec NAME`."""
+    `command_prefixes[i]` runs it under a wrapper such as `ip netns exec NAME`. Without
+    `shared_table` the daemons host no table and bootstrap from each other, ready for
+    `bitcraps table create`."""
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="bcd-", dir="/tmp"))  # AF_UNIX paths are short
     daemons = []
@@ -135,9 +144,10 @@ def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None,
             daemon.command_prefix = list(command_prefixes[i])
         daemon.node_id = load_identity(data_dir / IDENTITY_FILE).node_id
         daemons.append(daemon)
-    replicas = ", ".join(f'"{d.node_id}"' for d in daemons)
-    addresses = "\n".join(f'"{d.node_id}" = "{d.multiaddr}"' for d in daemons)
+    table = _shared_table(daemons) if shared_table else ""
     for daemon in daemons:
+        bootstrap = "" if shared_table else ", ".join(
+            f'"{other.multiaddr}/p2p/{other.peer_id}"' for other in daemons if other is not daemon)
         (daemon.data_dir / "node.toml").write_text(f"""
 [node]
 data_dir = "{daemon.data_dir}"
@@ -145,13 +155,21 @@ log_level = "info"
 
 [network]
 listen_addrs = ["{daemon.multiaddr}"]
+bootstrap = [{bootstrap}]
 
 [consensus]
 tick_ms = {tick_ms}
 checkpoint_interval_seqs = 8
 log_window_seqs = 32
 view_change_timeout_ticks = 50
+{table}""")
+    return daemons
 
+
+def _shared_table(daemons: list[Daemon]) -> str:
+    replicas = ", ".join(f'"{d.node_id}"' for d in daemons)
+    addresses = "\n".join(f'"{d.node_id}" = "{d.multiaddr}"' for d in daemons)
+    return f"""
 [[tables]]
 table_id = "{TABLE_ID}"
 game = "kv"
@@ -159,8 +177,7 @@ replicas = [{replicas}]
 
 [tables.replica_addresses]
 {addresses}
-""")
-    return daemons
+"""
 
 
 def stop_all(daemons: list[Daemon]) -> None:

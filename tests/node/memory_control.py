@@ -94,6 +94,15 @@ class InMemoryControl:
         self.config[key] = parsed
         return {"key": key, "value": parsed}
 
+    async def create_table(self, game: str, replicas: int, *, min_bet: int = 1,
+                           max_bet: int = 1000, seats: int = 8) -> dict[str, Any]:
+        if replicas > 1 + len(self.peer_list):
+            raise ControlError(f"found {1 + len(self.peer_list)} of {replicas} replicas", 503)
+        table_id = hashlib.sha256(b"table-%d" % len(self.table_map)).hexdigest()[:32]
+        members = [self.node_id] + [p["peer"] for p in self.peer_list][:replicas - 1]
+        self.table_map[table_id] = Table(table_id, game, members)
+        return self.tables()[-1]
+
     async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
         table = self.table_map.get(table_id)
         if table is None:

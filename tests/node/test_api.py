@@ -99,6 +99,30 @@ async def test_wrong_field_types_are_400_naming_the_field(
     assert field in _error(answer)
 
 
+@pytest.mark.parametrize("body, field", [
+    ({"replicas": 4}, "'game'"),
+    ({"game": "kv"}, "'replicas'"),
+    ({"game": "kv", "replicas": "4"}, "'replicas'"),
+    ({"game": "kv", "replicas": 4, "seats": True}, "'seats'"),
+    ({"game": "kv", "replicas": 4, "min_bet": -1}, "'min_bet'"),
+])
+async def test_table_create_checks_its_fields(
+        client: httpx.AsyncClient, body: dict[str, Any], field: str) -> None:
+    answer = await client.post("/v1/tables", json=body)
+    assert answer.status_code == 400
+    assert field in _error(answer)
+
+
+async def test_table_create_answers_201_with_the_table_or_the_nodes_refusal(
+        client: httpx.AsyncClient) -> None:
+    created = await client.post("/v1/tables", json={"game": "kv", "replicas": 3})
+    assert created.status_code == 201
+    assert created.json()["game"] == "kv" and len(created.json()["replicas"]) == 3
+    refused = await client.post("/v1/tables", json={"game": "kv", "replicas": 7})
+    assert refused.status_code == 503
+    assert _error(refused) == "found 3 of 7 replicas"
+
+
 @pytest.mark.parametrize("content", [b"{", b"not json", b"\xff\xfe", b"[1, 2]", b"", b"null"])
 async def test_malformed_json_is_400(served: Served, client: httpx.AsyncClient,
                                      content: bytes) -> None:

@@ -1,0 +1,240 @@
+"""Forming a table with other nodes: pick replica-capable peers, agree on a charter, open it.
+
+The creator asks peers, in a fixed order (connected peers first, then by key), whether they
+will host the table (OFFER). A peer that agrees holds a slot for `OFFER_HOLD_S` and answers
+with the addresses it listens on. With N-1 yeses the creator signs a charter naming all N
+replicas and their addresses and sends it to each (CHARTER); each replica stores the charter
+and opens the table, then the creator opens its own. Peers that said yes but were not needed
+are told to forget the offer (RELEASE). A peer refuses when its config says it hosts no
+tables, when it is full, or when it does not know the game: the creator then asks the next.
+
+Only N replicas that store the charter form the table: the creator reports which did. A
+replica that stored the charter reopens the table from it after every restart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from bitcraps.transports._interface import TransportError
+from bitcraps.transports.libp2p_requests import Libp2pRequests
+
+from ._charter import (
+    CHARTER,
+    OFFER,
+    RELEASE,
+    Charter,
+    CharterError,
+    HostReply,
+    HostRequest,
+    decode_charter,
+    decode_reply,
+    decode_request,
+    sign_charter,
+)
+from ._control import ControlError
+
+__all__ = ["CharterStore", "FormationPolicy", "TableFormation"]
+
+OFFER_HOLD_S = 30.0
+CHARTER_SUFFIX = ".charter"
+
+
+class CharterStore:
+    """Charters of formed tables, one file each under `<data_dir>/charters/`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.directory = data_dir / "charters"
+
+    def save(self, charter: Charter) -> None:
+        """Write atomically and durably: a crash leaves the old state or the new one."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        final = self.directory / (charter.table_id.hex() + CHARTER_SUFFIX)
+        partial = final.with_suffix(".partial")
+        with open(partial, "wb") as handle:
+            handle.write(charter.encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def load_all(self) -> tuple[list[Charter], list[str]]:
+        """Every stored charter, and a line for each file that is not a valid charter."""
+        charters: list[Charter] = []
+        problems: list[str] = []
+        if not self.directory.is_dir():
+            return charters, problems
+        for path in sorted(self.directory.glob("*" + CHARTER_SUFFIX)):
+            try:
+                charter = decode_charter(path.read_bytes())
+                if path.stem != charter.table_id.hex():
+                    raise CharterError("the file name is not the charter's table id")
+            except (OSError, CharterError) as exc:
+                problems.append(f"{path}: {exc}")
+                continue
+            charters.append(charter)
+        return charters, problems
+
+
+@dataclass(frozen=True)
+class FormationPolicy:
+    """What this node agrees to host."""
+
+    host_tables: bool
+    max_hosted_tables: int
+    games: tuple[str, ...]
+
+
+@dataclass
+class _Offer:
+    creator: bytes
+    game: str
+    expires_at: float
+
+
+@dataclass
+class TableFormation:
+    """The host protocol's both sides, for one node."""
+
+    requests: Libp2pRequests
+    public_key: bytes
+    sign: Callable[[bytes], bytes]
+    policy: Callable[[], FormationPolicy]
+    hosted_count: Callable[[], int]
+    listen_addresses: Callable[[], Sequence[str]]
+    candidate_peers: Callable[[], Sequence[bytes]]
+    open_charter: Callable[[Charter], Awaitable[None]]
+    offers: dict[bytes, _Offer] = field(default_factory=dict)
+
+    # --- the peer's side -------------------------------------------------------------------
+
+    def serve(self) -> None:
+        self.requests.serve(self._answer)
+
+    async def _answer(self, caller: bytes, data: bytes) -> bytes:
+        try:
+            request = decode_request(data)
+        except CharterError as exc:
+            return HostReply(False, f"malformed request: {exc}").encode()
+        if request.kind == OFFER:
+            return self._answer_offer(caller, request).encode()
+        if request.kind == RELEASE:
+            offer = self.offers.get(request.table_id)
+            if offer is not None and offer.creator == caller:
+                del self.offers[request.table_id]
+            return HostReply(True).encode()
+        assert request.charter is not None
+        return (await self._answer_charter(caller, request.charter)).encode()
+
+    def _answer_offer(self, caller: bytes, request: HostRequest) -> HostReply:
+        policy = self.policy()
+        now = trio.current_time()
+        self.offers = {t: o for t, o in self.offers.items() if o.expires_at > now}
+        if not policy.host_tables:
+            return HostReply(False, "this node does not host tables (node.host_tables)")
+        if request.game not in policy.games:
+            return HostReply(False, f"unknown game {request.game!r}")
+        if self.hosted_count() + len(self.offers) >= policy.max_hosted_tables:
+            return HostReply(False, f"full: hosts {policy.max_hosted_tables} tables")
+        self.offers[request.table_id] = _Offer(caller, request.game, now + OFFER_HOLD_S)
+        return HostReply(True, addresses=tuple(self.listen_addresses()))
+
+    async def _answer_charter(self, caller: bytes, charter: Charter) -> HostReply:
+        offer = self.offers.get(charter.table_id)
+        if offer is None or offer.creator != caller or charter.creator != caller:
+            return HostReply(False, "no open offer from this creator for that table")
+        if self.public_key not in charter.replicas or charter.game != offer.game:
+            return HostReply(False, "the charter does not match the offer")
+        del self.offers[charter.table_id]
+        try:
+            await self.open_charter(charter)
+        except Exception as exc:  # storage full, bad address, ...: the creator hears why
+            return HostReply(False, f"could not open the table: {exc}")
+        return HostReply(True)
+
+    # --- the creator's side ----------------------------------------------------------------
+
+    async def create(self, game: str, replicas: int, *, min_bet: int, max_bet: int,
+                     seats: int) -> Charter:
+        """Form a table of `replicas` nodes, this one first; the opened table's charter."""
+        policy = self.policy()
+        if game not in policy.games:
+            raise ControlError(f"unknown game {game!r} (this node plays: "
+                               f"{', '.join(policy.games)})")
+        if not 1 <= replicas <= 64:
+            raise ControlError("--replicas is between 1 and 64 (3f+1 tolerates f faults)")
+        if not min_bet <= max_bet:
+            raise ControlError(f"min_bet ({min_bet}) is above max_bet ({max_bet})")
+        table_id = os.urandom(16)
+        members, refusals = await self._gather(table_id, game, replicas - 1)
+        if len(members) < replicas - 1:
+            await self._release(table_id, list(members))
+            found = len(members) + 1
+            detail = "; ".join(refusals) or "no peers known (bootstrap, mDNS)"
+            raise ControlError(f"found {found} of {replicas} replicas: {detail}", 503)
+        keys = (self.public_key, *members)
+        addresses = (tuple(self.listen_addresses()), *members.values())
+        charter = sign_charter(Charter(table_id, game, keys, addresses, min_bet, max_bet,
+                                       seats, self.public_key), self.sign)
+        failed = await self._send_charter(charter, list(members))
+        if failed:
+            raise ControlError("table not formed: " + "; ".join(failed), 503)
+        await self.open_charter(charter)
+        return charter
+
+    async def _gather(self, table_id: bytes, game: str,
+                      wanted: int) -> tuple[dict[bytes, tuple[str, ...]], list[str]]:
+        members: dict[bytes, tuple[str, ...]] = {}
+        refusals: list[str] = []
+        candidates = [p for p in self.candidate_peers() if p != self.public_key]
+        offer = HostRequest(OFFER, table_id, game).encode()
+        while len(members) < wanted and candidates:
+            missing = wanted - len(members)
+            batch, candidates = candidates[:missing], candidates[missing:]
+            async with trio.open_nursery() as nursery:
+                for peer in batch:
+                    nursery.start_soon(self._ask, peer, offer, members, refusals)
+        return members, refusals
+
+    async def _ask(self, peer: bytes, offer: bytes, members: dict[bytes, tuple[str, ...]],
+                   refusals: list[str]) -> None:
+        reply = await self._request(peer, offer)
+        if reply.ok:
+            members[peer] = reply.addresses
+        else:
+            refusals.append(f"{peer.hex()[:16]}: {reply.reason}")
+
+    async def _send_charter(self, charter: Charter, members: list[bytes]) -> list[str]:
+        failed: list[str] = []
+        request = HostRequest(CHARTER, charter.table_id, charter=charter).encode()
+
+        async def send(peer: bytes) -> None:
+            reply = await self._request(peer, request)
+            if not reply.ok:
+                failed.append(f"{peer.hex()[:16]}: {reply.reason}")
+
+        async with trio.open_nursery() as nursery:
+            for peer in members:
+                nursery.start_soon(send, peer)
+        return failed
+
+    async def _release(self, table_id: bytes, members: list[bytes]) -> None:
+        request = HostRequest(RELEASE, table_id).encode()
+        async with trio.open_nursery() as nursery:
+            for peer in members:
+                nursery.start_soon(self._request, peer, request)
+
+    async def _request(self, peer: bytes, data: bytes) -> HostReply:
+        try:
+            return decode_reply(await self.requests.request(peer, data))
+        except (TransportError, CharterError) as exc:
+            return HostReply(False, str(exc))
