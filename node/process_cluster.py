@@ -8,6 +8,7 @@ socket and NOTIFY_SOCKET are filesystem paths, reachable from any network namesp
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -49,6 +50,7 @@ class Daemon:
     process: subprocess.Popen[bytes] | None = None
     notify: socket.socket | None = None
     ready_timeout_s: float = 30.0
+    table_id: str = TABLE_ID
 
     @property
     def peer_id(self) -> str:
@@ -110,9 +112,21 @@ class Daemon:
             self.notify = None
         return code
 
-    def table(self, table_id: str = TABLE_ID) -> dict[str, Any]:
+    def table(self, table_id: str | None = None) -> dict[str, Any]:
+        """This daemon's view of a table it hosts (default: `self.table_id`)."""
+        wanted = self.table_id if table_id is None else table_id
         tables = self.api.get("/v1/tables")["tables"]
-        return next(t for t in tables if t["table_id"] == table_id)
+        return next(t for t in tables if t["table_id"] == wanted)
+
+    def create_table(self, *args: str) -> str:
+        """`bitcraps table create ARGS` against this daemon; the new table's id."""
+        done = subprocess.run([BITCRAPS, "table", "create", *args, "--json",
+                               "--data-dir", str(self.data_dir)],
+                              capture_output=True, text=True, timeout=90)
+        if done.returncode != 0:
+            raise AssertionError(f"table create failed: {done.stderr}\n{self.log_tail()}")
+        table_id: str = json.loads(done.stdout)["table_id"]
+        return table_id
 
     def log_tail(self, lines: int = 30) -> str:
         path = self.data_dir / "daemon.log"

@@ -1,5 +1,6 @@
 """Four daemons on four private hosts: each in its own network namespace with its own address
-on a bridge, talking libp2p over TCP between the hosts. The table commits, survives a kill -9
+on a bridge, talking libp2p over TCP between the hosts. They know each other only as bootstrap
+peers; one forms a table with `bitcraps table create`. The table commits, survives a kill -9
 of one replica and then a partition of another host, and all four converge.
 
 The test process stays in the host namespace: it reaches each daemon's control API over its
@@ -18,7 +19,7 @@ import msgpack
 import pytest
 from netns import SUBNET, Network, namespaces, veth_network
 
-from bitcraps.node.process_cluster import TABLE_ID, Daemon, add, make_cluster, stop_all
+from bitcraps.node.process_cluster import Daemon, add, make_cluster, stop_all
 
 
 @pytest.fixture
@@ -32,12 +33,16 @@ def network() -> Iterator[Network]:
 @pytest.fixture
 def hosts(network: Network) -> Iterator[list[Daemon]]:
     daemons = make_cluster(4, hosts=network.addresses,
-                           command_prefixes=[network.exec_prefix(i) for i in range(4)])
+                           command_prefixes=[network.exec_prefix(i) for i in range(4)],
+                           shared_table=False)
     try:
         for daemon in daemons:  # all four start at once; each is waited for
             daemon.launch()
         for daemon in daemons:
             daemon.wait_notify("READY=1")
+        table_id = daemons[0].create_table("--game", "kv", "--replicas", "4")
+        for daemon in daemons:
+            daemon.table_id = table_id
         yield daemons
     finally:
         stop_all(daemons)
@@ -45,7 +50,7 @@ def hosts(network: Network) -> Iterator[list[Daemon]]:
 
 
 def commit(daemon: Daemon, key: bytes) -> int:
-    reply = daemon.api.post(f"/v1/tables/{TABLE_ID}/requests", {"operation": add(key)})
+    reply = daemon.api.post(f"/v1/tables/{daemon.table_id}/requests", {"operation": add(key)})
     status, total = msgpack.unpackb(bytes.fromhex(reply["result"]))
     assert status == b"ok"
     return int(total)
