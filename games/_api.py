@@ -1,0 +1,166 @@
+"""The game API every table game implements, and the canonical wire form its values take.
+
+A game is a deterministic state machine over immutable states:
+
+- ``initial_state(config)`` gives the state of a fresh table;
+- ``validate(state, action)`` says whether the action may be applied now, and if not, why
+  (a `Rejection`: a machine code and the reason the player sees);
+- ``apply(state, action, seed)`` gives the next state and the events it produced (past tense).
+  It raises `ActionRejected` exactly when ``validate`` returns a rejection, so a rejected action
+  can never change anything.
+
+States, actions and events cross the network and the disk, so each has one canonical byte form:
+msgpack holding only integers, byte strings, lists, booleans and nil. Decoding is strict: any
+bytes at all give a value or one `GameDecodeError`, never another exception, and a value has
+exactly one encoding (decoding re-encodes and demands the same bytes back). Replicas compare
+`state_digest` values; a snapshot is ``encode_state`` and a restore is ``decode_state``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+import msgpack
+
+MAX_ACTION_BYTES = 1024
+MAX_STATE_BYTES = 4 * 1024 * 1024
+MAX_EVENTS_BYTES = 1024 * 1024
+MAX_LIST_ITEMS = 65_536
+
+STATE_DIGEST_DOMAIN = b"bitcraps/v1/game-state\x00"
+
+
+class GameDecodeError(Exception):
+    """Bytes are not one well-formed canonical encoding of the value expected."""
+
+
+class Code(StrEnum):
+    """Why an action was rejected: stable codes for programs (the reason is for people)."""
+
+    UNKNOWN_BET = "unknown_bet"
+    WRONG_PHASE = "wrong_phase"
+    UNDER_MINIMUM = "under_minimum"
+    OVER_LIMIT = "over_limit"
+    BAD_AMOUNT = "bad_amount"
+    INSUFFICIENT_CHIPS = "insufficient_chips"
+    BANK_CANNOT_COVER = "bank_cannot_cover"
+    NOT_YOUR_BET = "not_your_bet"
+    NO_SUCH_BET = "no_such_bet"
+    CONTRACT_BET = "contract_bet"
+    CANNOT_TURN_OFF = "cannot_turn_off"
+    NO_ODDS = "no_odds"
+    NOT_SEATED = "not_seated"
+    TABLE_FULL = "table_full"
+    TOO_MANY_BETS = "too_many_bets"
+    NOT_SHOOTER = "not_shooter"
+    NO_SHOOTER = "no_shooter"
+    STALE_ROLL = "stale_roll"
+    ROLL_PENDING = "roll_pending"
+    OPEN_BETS = "open_bets"
+    NOTHING_TO_CASH_OUT = "nothing_to_cash_out"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An action that may not be applied: ``code`` for programs, ``reason`` for the player."""
+
+    code: Code
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.code.value}: {self.reason}"
+
+
+class ActionRejected(Exception):
+    """``apply`` was given an action that ``validate`` rejects; nothing changed."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(str(rejection))
+        self.rejection = rejection
+
+
+ConfigT = TypeVar("ConfigT", contravariant=True)
+StateT = TypeVar("StateT")
+ActionT = TypeVar("ActionT")
+EventT = TypeVar("EventT")
+
+
+class Game(Protocol[ConfigT, StateT, ActionT, EventT]):
+    """A deterministic game: equal states and actions give equal results, to the byte."""
+
+    def initial_state(self, config: ConfigT) -> StateT: ...
+
+    def validate(self, state: StateT, action: ActionT) -> Rejection | None: ...
+
+    def apply(
+        self, state: StateT, action: ActionT, seed: bytes
+    ) -> tuple[StateT, tuple[EventT, ...]]: ...
+
+    def encode_action(self, action: ActionT) -> bytes: ...
+
+    def decode_action(self, data: bytes) -> ActionT: ...
+
+    def encode_state(self, state: StateT) -> bytes: ...
+
+    def decode_state(self, data: bytes) -> StateT: ...
+
+    def encode_events(self, events: tuple[EventT, ...]) -> bytes: ...
+
+    def decode_events(self, data: bytes) -> tuple[EventT, ...]: ...
+
+
+def state_digest(encoded_state: bytes) -> bytes:
+    """SHA-256 over an ``encode_state`` result, domain-separated: what replicas compare."""
+    return hashlib.sha256(STATE_DIGEST_DOMAIN + encoded_state).digest()
+
+
+def pack(obj: Any) -> bytes:
+    """Encode a wire object (ints, bytes, lists, bools, None) canonically."""
+    return bytes(msgpack.packb(obj, use_bin_type=True))
+
+
+def _reject_extension(code: int, data: bytes) -> Any:
+    raise GameDecodeError(f"msgpack extension type {code} is not allowed")
+
+
+def unpack(data: bytes, max_bytes: int) -> Any:
+    """Decode one canonical wire object of at most ``max_bytes``, or raise GameDecodeError."""
+    if not isinstance(data, bytes):
+        raise GameDecodeError(f"expected bytes, got {type(data).__name__}")
+    if not data:
+        raise GameDecodeError("empty input")
+    if len(data) > max_bytes:
+        raise GameDecodeError(f"{len(data)} bytes exceed the {max_bytes}-byte limit")
+    try:
+        obj = msgpack.unpackb(
+            data,
+            raw=True,
+            use_list=True,
+            max_bin_len=max_bytes,
+            max_str_len=0,
+            max_array_len=min(MAX_LIST_ITEMS, len(data)),
+            max_map_len=0,
+            max_ext_len=0,
+            ext_hook=_reject_extension,
+        )
+    except GameDecodeError:
+        raise
+    except Exception as exc:  # msgpack raises many types; each means the input is malformed
+        raise GameDecodeError(f"malformed msgpack: {type(exc).__name__}: {exc}") from None
+    _check_wire_types(obj)
+    if pack(obj) != data:
+        raise GameDecodeError("not the canonical encoding")
+    return obj
+
+
+def _check_wire_types(obj: Any) -> None:
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if type(item) is list:
+            stack.extend(item)
+        elif type(item) not in (int, bytes, bool) and item is not None:
+            raise GameDecodeError(f"{type(item).__name__} values are not allowed")

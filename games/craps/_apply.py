@@ -1,0 +1,140 @@
+"""Applying an action the validator accepted: the next state and the events it produced."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .._api import ActionRejected
+from ._actions import (
+    Action,
+    CashOut,
+    Join,
+    Leave,
+    PlaceBet,
+    PlaceOdds,
+    Roll,
+    RollRequest,
+    TakeDown,
+    TurnOff,
+    TurnOn,
+)
+from ._bets import max_win, new_bet
+from ._events import (
+    BetPlaced,
+    BetSwitched,
+    CashedOut,
+    Event,
+    Joined,
+    Left,
+    RollRequested,
+    ShooterChanged,
+)
+from ._kinds import BetKind, Working
+from ._roll import apply_roll, next_shooter, settle
+from ._rules import RETURN
+from ._state import Bet, CrapsState
+from ._validate import validate
+
+Result = tuple[CrapsState, tuple[Event, ...]]
+
+
+def apply(state: CrapsState, action: Action) -> Result:
+    rejection = validate(state, action)
+    if rejection is not None:
+        raise ActionRejected(rejection)
+    if isinstance(action, Join):
+        return _join(state, action)
+    if isinstance(action, PlaceBet):
+        return _place(state, action.player, action.kind, action.number, action.amount, None)
+    if isinstance(action, PlaceOdds):
+        base = state.bet(action.bet_id)
+        assert base is not None and base.number is not None
+        kind = BetKind.ODDS if base.kind in (BetKind.PASS, BetKind.COME) else BetKind.LAY_ODDS
+        return _place(state, action.player, kind, base.number, action.amount, base.bet_id)
+    if isinstance(action, TakeDown):
+        return _take_down(state, action.bet_id)
+    if isinstance(action, (TurnOff, TurnOn)):
+        working = Working.ON if isinstance(action, TurnOn) else Working.OFF
+        bets = tuple(
+            replace(bet, working=working) if bet.bet_id == action.bet_id else bet
+            for bet in state.bets
+        )
+        return replace(state, bets=bets), (BetSwitched(action.bet_id, working),)
+    if isinstance(action, RollRequest):
+        requested = RollRequested(action.shooter, action.roll_number)
+        return replace(state, roll_pending=True), (requested,)
+    if isinstance(action, Roll):
+        return apply_roll(state, action)
+    if isinstance(action, CashOut):
+        amount = action.amount if action.amount is not None else state.balance(action.player)
+        assert amount is not None
+        return _cash_out(state, action.player, amount)
+    return _leave(state, action)
+
+
+def _join(state: CrapsState, action: Join) -> Result:
+    ledger = state.ledger.with_buy_in(action.player, action.buy_in)
+    balance = ledger.balance(action.player)
+    assert balance is not None
+    seated = action.player not in state.seats
+    events: list[Event] = [Joined(action.player, action.buy_in, balance, seated)]
+    seats = (*state.seats, action.player) if seated else state.seats
+    shooter = state.shooter
+    if shooter is None:
+        shooter = action.player
+        events.append(ShooterChanged(None, shooter))
+    return replace(state, ledger=ledger, seats=seats, shooter=shooter), tuple(events)
+
+
+def _place(
+    state: CrapsState,
+    player: bytes,
+    kind: BetKind,
+    number: int | None,
+    amount: int,
+    base: int | None,
+) -> Result:
+    bet = new_bet(state.next_bet_id, player, kind, number, amount, state.config, base)
+    ledger = state.ledger.with_escrow(bet.bet_id, player, bet.escrow, max_win(bet, state.config))
+    placed = BetPlaced(bet.bet_id, player, kind, number, amount, bet.escrow, base)
+    new_state = replace(
+        state, ledger=ledger, bets=(*state.bets, bet), next_bet_id=state.next_bet_id + 1
+    )
+    return new_state, (placed,)
+
+
+def _take_down(state: CrapsState, bet_id: int) -> Result:
+    """The bet and any odds behind it come back to the player."""
+    doomed = [bet for bet in state.bets if bet_id in (bet.bet_id, bet.base)]
+    ledger = state.ledger
+    events: list[Event] = []
+    for bet in doomed:
+        ledger, settled = settle(ledger, bet, RETURN, state)
+        events.append(settled)
+    kept: tuple[Bet, ...] = tuple(bet for bet in state.bets if bet_id not in (bet.bet_id, bet.base))
+    return replace(state, ledger=ledger, bets=kept), tuple(events)
+
+
+def _cash_out(state: CrapsState, player: bytes, amount: int) -> Result:
+    ledger = state.ledger.with_cash_out(player, amount)
+    balance = ledger.balance(player)
+    assert balance is not None
+    return replace(state, ledger=ledger), (CashedOut(player, amount, balance),)
+
+
+def _leave(state: CrapsState, action: Leave) -> Result:
+    player = action.player
+    events: list[Event] = []
+    balance = state.balance(player) or 0
+    if balance:
+        state, cashed = _cash_out(state, player, balance)
+        events.extend(cashed)
+    seats = tuple(seat for seat in state.seats if seat != player)
+    events.append(Left(player))
+    shooter = state.shooter
+    if shooter == player:
+        following = next_shooter(state.seats, player)
+        shooter = None if following == player else following
+        events.append(ShooterChanged(player, shooter))
+    ledger = state.ledger.without_account(player)
+    return replace(state, ledger=ledger, seats=seats, shooter=shooter), tuple(events)
