@@ -14,11 +14,14 @@ from ._ready import Send
 
 @dataclass(frozen=True, slots=True)
 class Completed:
-    """f+1 replicas agree on this request's result: at least one of them is honest."""
+    """f+1 replicas (or the quorum asked for) agree on this request's result: at least one
+    of them is honest. `replies` are their signed replies: with 2f+1 of them, a proof any
+    holder of the replicas' keys can check offline that the table executed it."""
 
     timestamp: int
     result: bytes
     latency_ticks: int
+    replies: tuple[Envelope[Reply], ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -26,7 +29,8 @@ class _Outstanding:
     envelope: Envelope[Request]
     sent_tick: int
     retransmit_tick: int
-    votes: dict[bytes, set[int]] = field(default_factory=dict)
+    quorum: int
+    votes: dict[bytes, dict[int, Envelope[Reply]]] = field(default_factory=dict)
 
 
 class Client:
@@ -47,17 +51,24 @@ class Client:
     def busy(self) -> bool:
         return self._outstanding is not None
 
-    def submit(self, operation: bytes) -> Envelope[Request]:
-        """Sign a request and queue it for every replica. One request at a time."""
+    def submit(self, operation: bytes, *, quorum: int | None = None) -> Envelope[Request]:
+        """Sign a request and queue it for every replica. One request at a time.
+
+        It completes once `quorum` replicas (default f+1) sent the same result; asking for
+        2f+1 gets a reply certificate (`Completed.replies`), at the price of waiting for
+        more replicas."""
         if self._outstanding is not None:
             raise LocalProtocolError("a client has one outstanding request at a time")
+        wanted = self.config.weak_quorum if quorum is None else quorum
+        if not self.config.weak_quorum <= wanted <= self.config.n:
+            raise LocalProtocolError(f"a reply quorum is between f+1 and n, not {wanted}")
         request = Request(self._next_timestamp, operation)
         self._next_timestamp += 1
         key = self.signer.public_key
         signature = self.signer.sign(signing_bytes(self.config.table_id, key, request))
         envelope: Envelope[Request] = Envelope(self.config.table_id, key, request, signature)
         self._outstanding = _Outstanding(
-            envelope, self._now_ticks, self._now_ticks + self.retransmit_timeout_ticks
+            envelope, self._now_ticks, self._now_ticks + self.retransmit_timeout_ticks, wanted
         )
         self._sends.append(Send(self.config.replicas, envelope))
         return envelope
@@ -81,11 +92,12 @@ class Client:
         outstanding = self._outstanding
         if outstanding is None or reply.timestamp != outstanding.envelope.message.timestamp:
             return
-        voters = outstanding.votes.setdefault(reply.result, set())
-        voters.add(replica)
-        if len(voters) >= self.config.weak_quorum:
+        voters = outstanding.votes.setdefault(reply.result, {})
+        voters.setdefault(replica, envelope)
+        if len(voters) >= outstanding.quorum:
             latency = self._now_ticks - outstanding.sent_tick
-            self._completed.append(Completed(reply.timestamp, reply.result, latency))
+            replies = tuple(voters[index] for index in sorted(voters))
+            self._completed.append(Completed(reply.timestamp, reply.result, latency, replies))
             self._outstanding = None
 
     def tick(self) -> None:

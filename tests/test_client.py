@@ -202,3 +202,20 @@ def test_votes_do_not_carry_over_between_requests() -> None:
     assert client.busy
     client.step(reply(replicas[3], client, second, b"x"))
     assert [c.timestamp for c in client.take_completed()] == [first, second]
+
+
+def test_a_larger_quorum_returns_a_reply_certificate() -> None:
+    client, replicas, config = make()
+    with pytest.raises(LocalProtocolError, match="between f\\+1 and n"):
+        client.submit(b"op", quorum=config.n + 1)
+    ts = client.submit(b"cash out", quorum=config.quorum).message.timestamp
+    for r in replicas[:config.quorum - 1]:
+        client.step(reply(r, client, ts, b"receipt"))
+    assert client.busy  # f+1 would do for a result; 2f+1 were asked for
+    client.step(reply(replicas[0], client, ts, b"receipt"))  # a repeat adds nothing
+    assert client.busy
+    client.step(reply(replicas[config.quorum - 1], client, ts, b"receipt"))
+    [completed] = client.take_completed()
+    assert completed.result == b"receipt"
+    assert [config.index_of(e.sender) for e in completed.replies] == list(range(config.quorum))
+    assert all(e.message.result == b"receipt" for e in completed.replies)

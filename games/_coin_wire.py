@@ -1,0 +1,132 @@
+"""Strict canonical msgpack for the fair-dice records (DKG messages, coin shares, keys).
+
+A record is a msgpack array `[FORMAT_VERSION, type code, field, ...]` holding only
+integers, byte strings and arrays: no maps, strings, floats, booleans or extension types.
+Decoding is bounded, re-encodes what it read and demands the same bytes back, so every
+record has exactly one encoding. Any input at all gives a value or one `WireDecodeError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from ._coin_errors import WireDecodeError
+
+FORMAT_VERSION = 1
+MAX_RECORD_BYTES = 1 << 20
+MAX_ARRAY_ITEMS = 4096
+
+# Every record type of the protocol, in one place so that no two share a code.
+TYPE_DKG_KEY = 1
+TYPE_DKG_DEALING = 2
+TYPE_DKG_COMPLAINTS = 3
+TYPE_DKG_CLOSE = 4
+TYPE_COIN_SHARE = 16
+TYPE_THRESHOLD_KEY = 32
+TYPE_ROLL_RECORD = 33
+TYPE_DKG_TRANSCRIPT = 34
+
+
+def _reject_extension(code: int, data: bytes) -> Any:
+    raise WireDecodeError(f"msgpack extension type {code} is not allowed")
+
+
+def pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(data: object, max_bytes: int = MAX_RECORD_BYTES) -> Any:
+    """Decode one canonical msgpack value of ints, byte strings and arrays."""
+    if type(data) is not bytes:
+        raise WireDecodeError(f"expected bytes, got {type(data).__name__}")
+    if not data:
+        raise WireDecodeError("empty record")
+    if len(data) > max_bytes:
+        raise WireDecodeError(f"record of {len(data)} bytes exceeds the {max_bytes}-byte limit")
+    try:
+        obj = msgpack.unpackb(
+            data,
+            raw=True,
+            use_list=True,
+            max_bin_len=max_bytes,
+            max_str_len=0,
+            max_array_len=min(MAX_ARRAY_ITEMS, len(data)),
+            max_map_len=0,
+            max_ext_len=0,
+            ext_hook=_reject_extension,
+        )
+    except WireDecodeError:
+        raise
+    except Exception as exc:  # msgpack raises many types; each is the sender's fault
+        raise WireDecodeError(f"malformed msgpack: {type(exc).__name__}: {exc}") from None
+    _check_kinds(obj)
+    if pack(obj) != data:
+        raise WireDecodeError("non-canonical encoding")
+    return obj
+
+
+def _check_kinds(obj: Any) -> None:
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if type(item) is list:
+            stack.extend(item)
+        elif type(item) not in (int, bytes):
+            raise WireDecodeError(f"{type(item).__name__} values are not allowed")
+
+
+def open_record(obj: Any, type_code: int, field_count: int, what: str) -> list[Any]:
+    """The fields of `[FORMAT_VERSION, type_code, *fields]`, checked for shape."""
+    fields = want_list(obj, what)
+    if len(fields) < 2 or fields[0] != FORMAT_VERSION or type(fields[0]) is not int:
+        raise WireDecodeError(f"{what}: not a version {FORMAT_VERSION} record")
+    if fields[1] != type_code or type(fields[1]) is not int:
+        raise WireDecodeError(f"{what}: wrong record type {fields[1]!r}")
+    if len(fields) != field_count + 2:
+        raise WireDecodeError(f"{what}: expected {field_count} fields, got {len(fields) - 2}")
+    return fields[2:]
+
+
+def record_type(obj: Any) -> int:
+    """The type code of a record, after checking its version."""
+    if type(obj) is not list or len(obj) < 2:
+        raise WireDecodeError("not a record: expected an array [version, type, ...]")
+    version, code = obj[0], obj[1]
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise WireDecodeError(f"unsupported record version {version!r}")
+    if type(code) is not int:
+        raise WireDecodeError("a record type must be an integer")
+    return code
+
+
+def want_list(obj: Any, what: str, max_items: int = MAX_ARRAY_ITEMS) -> list[Any]:
+    if type(obj) is not list:
+        raise WireDecodeError(f"{what}: expected an array")
+    if len(obj) > max_items:
+        raise WireDecodeError(f"{what}: more than {max_items} items")
+    return obj
+
+
+def want_uint(obj: Any, what: str, maximum: int) -> int:
+    if type(obj) is not int or not 0 <= obj <= maximum:
+        raise WireDecodeError(f"{what}: expected an integer in [0, {maximum}]")
+    return obj
+
+
+def want_bytes(obj: Any, what: str, size: int) -> bytes:
+    if type(obj) is not bytes or len(obj) != size:
+        raise WireDecodeError(f"{what}: expected {size} bytes")
+    return obj
+
+
+def want_bytes_between(obj: Any, what: str, min_size: int, max_size: int) -> bytes:
+    if type(obj) is not bytes or not min_size <= len(obj) <= max_size:
+        raise WireDecodeError(f"{what}: expected {min_size}..{max_size} bytes")
+    return obj
+
+
+def want_byte_strings(obj: Any, what: str, size: int, max_items: int) -> tuple[bytes, ...]:
+    items = want_list(obj, what, max_items)
+    return tuple(want_bytes(item, f"{what}[{i}]", size) for i, item in enumerate(items))
