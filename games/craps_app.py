@@ -1,0 +1,216 @@
+"""A craps table as one replicated application: the rules, the chips and the fair dice.
+
+Every replica executes the same ordered operations (`_table_ops`) and ends with the same
+bytes. Players' actions go to the craps engine, signed by the player. The table's replicas
+run the DKG in the same log, and for each roll every replica posts a coin share once the
+shooter's `RollRequest` has closed betting; the `threshold`-th valid share fixes the coin,
+the seed and the dice, and the roll is applied at once. Nobody, replicas included, can
+submit a `Roll`: the dice only ever come from the coin.
+
+Snapshots hold the craps state, the DKG transcript (replayed and so re-checked on
+restore), the shares of the pending roll, and the last `MAX_ROLL_RECORDS` rolls' records
+(shares, seed, dice and the physics' final-state hash), which is what `roll verify` checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bitcraps.consensus import ExecutionContext
+
+from . import _coin as coin
+from ._api import ActionRejected, GameDecodeError, pack, unpack
+from ._table_ops import ACT, DKG, decode_operation, ok_result, rejected_result
+from .craps import CrapsState, CrapsTable, Roll, RollRequest, TableConfig
+
+__all__ = ["CrapsApp", "RolledRecord", "ThrowHash"]
+
+MAX_ROLL_RECORDS = 1024
+SNAPSHOT_VERSION = 1
+DIGEST_DOMAIN = b"bitcraps/v1/craps-app\x00"
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
+ThrowHash = Callable[[bytes, tuple[int, int]], bytes]
+"""`throw_hash(seed, dice)`: the final-state hash of the dice physics for that roll."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolledRecord:
+    """What a past roll needs to be checked offline, and the physics' final-state hash."""
+
+    record: coin.RollRecord
+    shooter: bytes
+    final_state_hash: bytes
+
+
+class CrapsApp:
+    """The consensus `Application` of a craps table (deterministic to the byte)."""
+
+    def __init__(self, table_id: bytes, replicas: tuple[bytes, ...], config: TableConfig,
+                 group: coin.Group, throw_hash: ThrowHash | None = None) -> None:
+        self.table_id = table_id
+        self.replicas = replicas
+        self.config = config
+        self.group = group
+        self.game = CrapsTable()
+        self._throw_hash = throw_hash
+        self.dkg_config = coin.DkgConfig(table_id, len(replicas))
+        self._reset()
+
+    def _reset(self) -> None:
+        self.state: CrapsState = self.game.initial_state(self.config)
+        self.dkg = coin.DkgState(self.group, self.dkg_config)
+        self._round: coin.CoinRound | None = None
+        self._round_shooter = b""
+        self._round_shares: list[coin.CoinShare] = []
+        self.rolls: dict[int, RolledRecord] = {}
+
+    # --- what the node reads ---------------------------------------------------------------
+
+    @property
+    def pending_roll(self) -> int | None:
+        """The roll whose coin shares are wanted now, if any."""
+        return None if self._round is None else self._round.roll
+
+    @property
+    def dice_ready(self) -> bool:
+        return self.dkg.phase is coin.Phase.COMPLETE
+
+    # --- Application -----------------------------------------------------------------------
+
+    def execute(self, operation: bytes, context: ExecutionContext) -> bytes:
+        try:
+            op = decode_operation(operation)
+        except GameDecodeError as exc:
+            return rejected_result("malformed", str(exc))
+        if op.verb == ACT:
+            return self._act(op.body, context.client)
+        sender = self._replica_index(context.client)
+        if sender is None:
+            return rejected_result("not_a_replica", "only the table's replicas run the dice")
+        if op.verb == DKG:
+            return self._dkg(op.body, sender)
+        return self._share(op.body, sender)
+
+    def _replica_index(self, key: bytes) -> int | None:
+        try:
+            return self.replicas.index(key)
+        except ValueError:
+            return None
+
+    def _act(self, body: bytes, client: bytes) -> bytes:
+        try:
+            action = self.game.decode_action(body)
+        except GameDecodeError as exc:
+            return rejected_result("malformed", str(exc))
+        if isinstance(action, Roll):
+            return rejected_result("dice_from_coin", "dice come from the table's coin only")
+        actor = action.shooter if isinstance(action, RollRequest) else action.player
+        if actor != client:
+            return rejected_result("not_your_seat", "a player acts only for themself")
+        if isinstance(action, RollRequest) and not self.dice_ready:
+            return rejected_result("dice_not_ready", "the table's dice key is still being "
+                                   "generated; try again shortly")
+        try:
+            self.state, events = self.game.apply(self.state, action)
+        except ActionRejected as exc:
+            return rejected_result(exc.rejection.code.value, exc.rejection.reason)
+        if isinstance(action, RollRequest):
+            self._round = coin.CoinRound(self.group, self.dkg.key, action.roll_number)
+            self._round_shooter = action.shooter
+            self._round_shares = []
+        return ok_result(self.game.encode_events(events))
+
+    def _dkg(self, body: bytes, sender: int) -> bytes:
+        try:
+            message = coin.decode_dkg_message(body)
+        except coin.WireDecodeError as exc:
+            return rejected_result("malformed", str(exc))
+        events = self.dkg.apply(sender, message)
+        for event in events:
+            if isinstance(event, coin.MessageRejected):
+                return rejected_result("dkg_rejected", event.reason)
+        return ok_result(pack([type(event).__name__.encode() for event in events]))
+
+    def _share(self, body: bytes, sender: int) -> bytes:
+        try:
+            share = coin.decode_coin_share(body)
+        except coin.WireDecodeError as exc:
+            return rejected_result("malformed", str(exc))
+        if share.replica != sender:
+            return rejected_result("not_your_share", "a replica posts only its own share")
+        if self._round is None or share.roll != self._round.roll:
+            return rejected_result("no_such_roll", f"roll {share.roll} is not pending")
+        try:
+            complete = self._round.add(share)
+        except coin.InvalidCoinShare as exc:
+            return rejected_result("bad_share", str(exc))
+        self._round_shares.append(share)
+        if not complete:
+            return ok_result(self.game.encode_events(()))
+        return self._roll(self._round.record)
+
+    def _roll(self, record: coin.RollRecord) -> bytes:
+        shooter = self._round_shooter
+        self._round, self._round_shooter, self._round_shares = None, b"", []
+        die1, die2 = record.dice
+        self.state, events = self.game.apply(self.state, Roll(shooter, record.roll, die1, die2))
+        final = b"" if self._throw_hash is None else self._throw_hash(record.seed, record.dice)
+        self.rolls[record.roll] = RolledRecord(record, shooter, final)
+        if len(self.rolls) > MAX_ROLL_RECORDS:
+            del self.rolls[min(self.rolls)]
+        return ok_result(self.game.encode_events(events))
+
+    # --- snapshots -------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        pending = [] if self._round is None else [
+            self._round.roll, self._round_shooter,
+            [coin.encode_coin_share(s) for s in self._round_shares]]
+        return pack([
+            SNAPSHOT_VERSION,
+            self.game.encode_state(self.state),
+            coin.encode_transcript(self.dkg.transcript),
+            pending,
+            [[coin.encode_roll_record(r.record), r.shooter, r.final_state_hash]
+             for _, r in sorted(self.rolls.items())],
+        ])
+
+    def restore(self, snapshot: bytes) -> None:
+        """Replace the state with a snapshot's; every part is decoded and re-checked
+        (`GameDecodeError` for anything that is not a state the table could be in)."""
+        before = dict(vars(self))
+        try:
+            self._restore(snapshot)
+        except (GameDecodeError, ValueError, TypeError, coin.FairDiceError) as exc:
+            vars(self).update(before)
+            raise GameDecodeError(f"not a valid craps table snapshot: {exc}") from None
+
+    def _restore(self, snapshot: bytes) -> None:
+        fields = unpack(snapshot, MAX_SNAPSHOT_BYTES)
+        if type(fields) is not list or len(fields) != 5 or fields[0] != SNAPSHOT_VERSION:
+            raise GameDecodeError("not a craps table snapshot")
+        _, state, transcript, pending, rolls = fields
+        self._reset()
+        self.state = self.game.decode_state(state)
+        self.dkg = coin.replay_transcript(self.group, self.dkg_config,
+                                          coin.decode_transcript(transcript))
+        if type(rolls) is not list:
+            raise GameDecodeError("rolls is a list")
+        for item in rolls:
+            record_bytes, shooter, final = item
+            record = coin.decode_roll_record(record_bytes)
+            self.rolls[record.roll] = RolledRecord(record, shooter, final)
+        if pending:
+            roll, shooter, shares = pending
+            self._round = coin.CoinRound(self.group, self.dkg.key, roll)
+            self._round_shooter = shooter
+            for share_bytes in shares:
+                share = coin.decode_coin_share(share_bytes)
+                self._round.add(share)
+                self._round_shares.append(share)
+
+    def digest(self) -> bytes:
+        return hashlib.sha256(DIGEST_DOMAIN + self.snapshot()).digest()
