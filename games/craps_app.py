@@ -43,6 +43,7 @@ class RolledRecord:
     record: coin.RollRecord
     shooter: bytes
     final_state_hash: bytes
+    events: bytes
 
 
 class CrapsApp:
@@ -158,10 +159,11 @@ class CrapsApp:
         die1, die2 = record.dice
         self.state, events = self.game.apply(self.state, Roll(shooter, record.roll, die1, die2))
         final = b"" if self._throw_hash is None else self._throw_hash(record.seed, record.dice)
-        self.rolls[record.roll] = RolledRecord(record, shooter, final)
+        encoded = self.game.encode_events(events)
+        self.rolls[record.roll] = RolledRecord(record, shooter, final, encoded)
         if len(self.rolls) > MAX_ROLL_RECORDS:
             del self.rolls[min(self.rolls)]
-        return ok_result(self.game.encode_events(events))
+        return ok_result(encoded)
 
     # --- snapshots -------------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ class CrapsApp:
             self.game.encode_state(self.state),
             coin.encode_transcript(self.dkg.transcript),
             pending,
-            [[coin.encode_roll_record(r.record), r.shooter, r.final_state_hash]
+            [[coin.encode_roll_record(r.record), r.shooter, r.final_state_hash, r.events]
              for _, r in sorted(self.rolls.items())],
         ])
 
@@ -200,9 +202,10 @@ class CrapsApp:
         if type(rolls) is not list:
             raise GameDecodeError("rolls is a list")
         for item in rolls:
-            record_bytes, shooter, final = item
+            record_bytes, shooter, final, events = item
+            self.game.decode_events(events)
             record = coin.decode_roll_record(record_bytes)
-            self.rolls[record.roll] = RolledRecord(record, shooter, final)
+            self.rolls[record.roll] = RolledRecord(record, shooter, final, events)
         if pending:
             roll, shooter, shares = pending
             self._round = coin.CoinRound(self.group, self.dkg.key, roll)

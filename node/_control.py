@@ -46,6 +46,22 @@ class NodeControl(Protocol):
         """Form a table of `replicas` nodes (this one and replica-capable peers) and open it:
         the new table as `tables()` describes it; ControlError when it cannot be formed."""
 
+    def table_game(self, table_id: str) -> dict[str, Any]:
+        """One hosted table (`tables()`'s fields) and, for craps, {"craps": the game}."""
+
+    async def table_act(self, table_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """This node's player acts at a craps table: {"events": [...]}; ControlError 409
+        with the table's reason when it refuses."""
+
+    async def table_roll(self, table_id: str) -> dict[str, Any]:
+        """Roll as the shooter and wait for the coin: {"roll", "dice", "events", ...}."""
+
+    def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
+        """A past roll with what checks it: {"record", "threshold_key", "dice", ...}."""
+
+    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
+        """Cash out (all free chips when `amount` is None): {"events", "receipt"}."""
+
     async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
         """Commit one request on a table this node hosts and wait for f+1 matching replies:
         {"table_id", "timestamp", "result": hex}."""

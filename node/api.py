@@ -13,6 +13,13 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/config                        control.config_show()
     POST /v1/config                        {"key": str, "value": str} -> control.config_set()
     POST /v1/tables/{table_id}/requests    {"operation": hex} -> control.submit()
+    GET  /v1/tables/{table_id}             control.table_game(): the table and, for craps,
+                                           bets, point, balances, last rolls
+    POST /v1/tables/{table_id}/actions     {"action": ...} -> control.table_act() (craps)
+    POST /v1/tables/{table_id}/roll        control.table_roll(): as the shooter, until thrown
+    GET  /v1/tables/{table_id}/rolls/{n}   control.table_roll_record(): proofs of a roll
+    POST /v1/tables/{table_id}/cashout     {"amount"?: int} -> control.table_cash_out(),
+                                           with a receipt signed by 2f+1 replicas
     POST /v1/stop                          control.request_stop(); 202 {"stopping": true}
     GET  /metrics                          Prometheus text from control.metrics_registry
 
@@ -171,6 +178,30 @@ def build_app(
         table_id = request.path_params["table_id"]
         return JSONResponse(await control.submit(table_id, operation))
 
+    async def table_game(request: Request) -> Response:
+        return JSONResponse(control.table_game(request.path_params["table_id"]))
+
+    async def table_act(request: Request) -> Response:
+        body = await read_json(request)
+        field(body, "action", str, "an action name")
+        return JSONResponse(await control.table_act(request.path_params["table_id"], body))
+
+    async def table_roll(request: Request) -> Response:
+        return JSONResponse(await control.table_roll(request.path_params["table_id"]))
+
+    async def table_roll_record(request: Request) -> Response:
+        number = request.path_params["roll"]
+        if not number.isdigit() or len(number) > 19:
+            raise _BadRequest("a roll number is a non-negative integer")
+        return JSONResponse(control.table_roll_record(request.path_params["table_id"],
+                                                      int(number)))
+
+    async def table_cash_out(request: Request) -> Response:
+        body = await read_json(request)
+        amount = field(body, "amount", int, "an integer") if "amount" in body else None
+        return JSONResponse(await control.table_cash_out(request.path_params["table_id"],
+                                                         amount))
+
     async def stop(request: Request) -> Response:
         control.request_stop()
         return JSONResponse({"stopping": True}, status_code=202)
@@ -193,6 +224,12 @@ def build_app(
         Route("/v1/config", endpoint(config_show), methods=["GET"]),
         Route("/v1/config", endpoint(config_set), methods=["POST"]),
         Route("/v1/tables/{table_id}/requests", endpoint(submit), methods=["POST"]),
+        Route("/v1/tables/{table_id}", endpoint(table_game), methods=["GET"]),
+        Route("/v1/tables/{table_id}/actions", endpoint(table_act), methods=["POST"]),
+        Route("/v1/tables/{table_id}/roll", endpoint(table_roll), methods=["POST"]),
+        Route("/v1/tables/{table_id}/rolls/{roll}", endpoint(table_roll_record),
+              methods=["GET"]),
+        Route("/v1/tables/{table_id}/cashout", endpoint(table_cash_out), methods=["POST"]),
         Route("/v1/stop", endpoint(stop), methods=["POST"]),
         Route("/metrics", endpoint(metrics, public=metrics_public), methods=["GET"]),
     ]

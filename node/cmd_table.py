@@ -28,7 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create = actions.add_parser(
         "create", parents=[control_options()],
         help="form a table: this node and N-1 replica-capable peers run it; announce it")
-    create.add_argument("--game", required=True, help="the game the table plays (kv)")
+    create.add_argument("--game", required=True, choices=("craps", "kv"),
+                        help="the game the table plays: craps, or kv (a replicated "
+                             "key-value store, for tests and benchmarks)")
     create.add_argument("--replicas", type=int, default=4,
                         help="replicas, this node included (default 4: tolerates 1 fault)")
     create.add_argument("--min-bet", type=int, default=1, help="table minimum (default 1)")
@@ -36,6 +38,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="table maximum (default 1000)")
     create.add_argument("--seats", type=int, default=8, help="player seats (default 8)")
     create.set_defaults(run=_run_create)
+    join = actions.add_parser("join", parents=[control_options()],
+                              help="sit at a craps table this node hosts, buying chips")
+    join.add_argument("table", help="table id (or a unique prefix)")
+    join.add_argument("--buy-in", type=int, required=True, help="chips to buy")
+    join.set_defaults(run=_run_join)
+    show = actions.add_parser("show", parents=[control_options()],
+                              help="the table: point, shooter, bets, balances, last rolls")
+    show.add_argument("table", help="table id (or a unique prefix)")
+    show.set_defaults(run=_run_show)
 
 
 def _run_create(args: argparse.Namespace) -> int:
@@ -47,4 +58,46 @@ def _run_create(args: argparse.Namespace) -> int:
     else:
         print_fields({"table_id": table.get("table_id"), "game": table.get("game"),
                       "replicas": table.get("replicas"), "primary": table.get("primary")})
+    return 0
+
+
+def _run_join(args: argparse.Namespace) -> int:
+    from bitcraps.node.cmd_play import describe_events
+
+    answer = api_client(args).post(f"/v1/tables/{args.table}/actions",
+                                   {"action": "join", "buy_in": args.buy_in})
+    if args.json:
+        print_json(answer)
+    else:
+        print("\n".join(describe_events(answer["events"])))
+    return 0
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    table = api_client(args).get(f"/v1/tables/{args.table}")
+    if args.json:
+        print_json(table)
+        return 0
+    craps = table.get("craps")
+    print_fields({"table_id": table["table_id"], "game": table["game"],
+                  "replicas": len(table["replicas"]), "view": table["view"],
+                  "state_digest": table["state_digest"]})
+    if craps is None:
+        return 0
+    dice = craps["dice"]
+    print_fields({"point": craps["point"] or "off (come-out)", "shooter": craps["shooter"],
+                  "roll_number": craps["roll_number"],
+                  "dice": "ready" if dice["ready"] else f"key generation ({dice['dkg_phase']})",
+                  "bank": craps["bank"]["bank"]})
+    print("balances:" if craps["balances"] else "balances: none")
+    for player, balance in craps["balances"].items():
+        print(f"  {player[:16]}…  {balance}")
+    print("bets:" if craps["bets"] else "bets: none")
+    for bet in craps["bets"]:
+        number = f" {bet['number']}" if bet.get("number") is not None else ""
+        print(f"  {bet['bet_id']:>4}  {bet['player'][:16]}…  {bet['kind']}{number}  "
+              f"{bet['amount']}  ({bet['working']})")
+    print("last rolls:" if craps["last_rolls"] else "last rolls: none")
+    for rolled in craps["last_rolls"]:
+        print(f"  {rolled['roll']:>4}: {rolled['dice'][0]} + {rolled['dice'][1]}")
     return 0

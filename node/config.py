@@ -153,7 +153,7 @@ class ConsensusSection(_Section):
 
 class TableSection(_Section):
     table_id: str
-    game: Literal["kv"] = "kv"
+    game: Literal["kv", "craps"] = "kv"
     replicas: tuple[str, ...] = Field(min_length=1, max_length=64)
     replica_addresses: dict[str, str] = Field(default_factory=dict)
     min_bet: int = Field(default=1, ge=0, le=(1 << 64) - 1)

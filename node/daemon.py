@@ -21,6 +21,7 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from bitcraps.consensus import (
+    Application,
     ByzantineDetected,
     DecodeError,
     Event,
@@ -34,10 +35,14 @@ from bitcraps.consensus import (
     ViewChanged,
     decode_envelope,
 )
+from bitcraps.games.craps import TableConfig
+from bitcraps.games.craps_app import CrapsApp
+from bitcraps.games.craps_duties import CrapsDuties
 
 from ._charter import HOST_PROTOCOL, Charter
 from ._control import ControlError
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
+from .craps_host import PHASE_TIMEOUT_S, CrapsHost, load_or_create_dkg_seed
 from .identity import NodeIdentity
 from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
@@ -53,7 +58,7 @@ DRAIN_SECONDS = 5.0
 LOBBY_FLUSH_S = 0.2
 WARM_INTERVAL_S = 1.0
 VERIFY_THREADS = 2
-GAMES = ("kv",)
+GAMES = ("kv", "craps")
 
 
 class _TimedStorage:
@@ -75,6 +80,7 @@ class HostedTable:
     storage: SqliteStorage
     shell: TableShell
     last_progress: float
+    craps: CrapsHost | None = None
 
 
 class Node:
@@ -170,7 +176,7 @@ class Node:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         storage = await trio.to_thread.run_sync(SqliteStorage, path)
         records = await trio.to_thread.run_sync(storage.records)
-        app = KeyValueApp()
+        app = self._application(section, replica_config)
         seed = int.from_bytes(os.urandom(8), "big")
         if records:
             replica = Replica.recover(replica_config, app, self.node_identity, records,
@@ -188,10 +194,31 @@ class Node:
         table = HostedTable(section, replica_config, storage, shell, trio.current_time())
         shell.on_event = partial(self._on_event, table)
         await nursery.start(shell.run)
+        if isinstance(app, CrapsApp):
+            table.craps = await self._host_craps(app, shell, replica.index, path)
+            await nursery.start(table.craps.run)
         self.tables_by_id[replica_config.table_id] = table
         bind_table(self.log, section.table_id).info(
             "table open", replica=replica.index, recovered_records=len(records),
             last_executed_seq=replica.last_executed_seq, view=replica.view)
+
+    def _application(self, section: TableSection, config: ReplicaConfig) -> Application:
+        if section.game == "kv":
+            return KeyValueApp()
+        from bitcraps.accel._ed25519_group import SodiumEd25519Group
+
+        rules = TableConfig(min_bet=max(1, section.min_bet), max_bet=section.max_bet,
+                            max_players=max(1, section.seats))
+        return CrapsApp(config.table_id, config.replicas, rules, SodiumEd25519Group())
+
+    async def _host_craps(self, app: CrapsApp, shell: TableShell, replica: int,
+                          db_path: Path) -> CrapsHost:
+        seed_path = db_path.with_suffix(".dkg-seed")
+        seed = await trio.to_thread.run_sync(load_or_create_dkg_seed, seed_path)
+        timeout_ticks = max(1, int(PHASE_TIMEOUT_S / self._tick_seconds))
+        duties = CrapsDuties(app, replica, seed, phase_timeout_ticks=timeout_ticks)
+        return CrapsHost(app, shell, duties, self.node_identity.public_key, self._tick_seconds,
+                         bind_table(self.log, app.table_id.hex()))
 
     # --- tables formed at run time -----------------------------------------------------------
 
@@ -492,16 +519,53 @@ class Node:
         return {"key": key, "value": getattr(updated, field),
                 "note": "applied to the running node; edit node.toml to keep it"}
 
+    def _hosted(self, table_id: str) -> HostedTable:
+        """The hosted table `table_id` names: its id, or a unique prefix of it."""
+        wanted = table_id.lower()
+        found = [t for key, t in self.tables_by_id.items() if key.hex().startswith(wanted)]
+        if len(found) == 1 and len(wanted) >= 4:
+            return found[0]
+        if len(found) > 1 and len(wanted) >= 4:
+            raise ControlError(f"{table_id} names {len(found)} tables; give more of its id")
+        raise ControlError(f"this node hosts no table {table_id}", 404)
+
+    def _craps(self, table_id: str) -> CrapsHost:
+        table = self._hosted(table_id)
+        if table.craps is None:
+            raise ControlError(f"table {table.section.table_id} plays {table.section.game}, "
+                               "not craps", 409)
+        return table.craps
+
+    async def table_act(self, table_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        from ._craps_actions import action_from_json
+
+        host = self._craps(table_id)
+        return await host.act(action_from_json(host.player, body))
+
+    def table_game(self, table_id: str) -> dict[str, Any]:
+        table = self._hosted(table_id)
+        shown = _describe_table(table)
+        if table.craps is not None:
+            shown["craps"] = table.craps.show()
+        return shown
+
+    async def table_roll(self, table_id: str) -> dict[str, Any]:
+        return await self._craps(table_id).roll()
+
+    def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
+        return self._craps(table_id).roll_json(roll)
+
+    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
+        return await self._craps(table_id).cash_out(amount)
+
     async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
-        try:
-            table = self.tables_by_id[bytes.fromhex(table_id)]
-        except (ValueError, KeyError):
-            raise ControlError(f"this node hosts no table {table_id}", 404) from None
+        table = self._hosted(table_id)
         try:
             timestamp, result = await table.shell.submit(operation)
         except SubmitError as exc:
             raise ControlError(str(exc), 503) from None
-        return {"table_id": table_id, "timestamp": timestamp, "result": result.hex()}
+        return {"table_id": table.section.table_id, "timestamp": timestamp,
+                "result": result.hex()}
 
 
 @asynccontextmanager

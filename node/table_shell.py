@@ -18,6 +18,7 @@ import trio
 
 from bitcraps.consensus import (
     Client,
+    Completed,
     DecodeError,
     Envelope,
     Event,
@@ -111,7 +112,7 @@ class TableShell:
                               retransmit_timeout_ticks=config.view_change_timeout_ticks)
         self._submit_lock = trio.Lock()
         self._completed: trio.Event | None = None
-        self._completed_result = b""
+        self._completed_value: Completed | None = None
         self._progress = trio.Event()
         self._executed_seq = replica.last_executed_seq
 
@@ -137,16 +138,24 @@ class TableShell:
 
     async def submit(self, operation: bytes, timeout_seconds: float = 30.0) -> tuple[int, bytes]:
         """Commit one request through the table; returns (timestamp, agreed result)."""
+        completed = await self.submit_with_quorum(operation, None, timeout_seconds)
+        return completed.timestamp, completed.result
+
+    async def submit_with_quorum(self, operation: bytes, quorum: int | None,
+                                 timeout_seconds: float = 30.0) -> Completed:
+        """Commit one request and wait for `quorum` matching replies (default f+1): with
+        2f+1, `Completed.replies` is a certificate of the result anyone can check."""
         async with self._submit_lock:
             done = self._completed = trio.Event()
-            envelope = self._client.submit(operation)
+            self._client.submit(operation, quorum=quorum)
             self._flush_client()
             with trio.move_on_after(timeout_seconds):
                 await done.wait()
             self._completed = None
             if not done.is_set():
                 raise SubmitError(f"no quorum answered within {timeout_seconds:g} s")
-            return envelope.message.timestamp, self._completed_result
+            assert self._completed_value is not None
+            return self._completed_value
 
     async def wait_progress(self) -> None:
         """Return after the replica next executes something (for health and watchdog)."""
@@ -251,7 +260,7 @@ class TableShell:
 
     def _collect_completed(self) -> None:
         for completed in self._client.take_completed():
-            self._completed_result = completed.result
+            self._completed_value = completed
             if self._completed is not None:
                 self._completed.set()
 

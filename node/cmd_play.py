@@ -1,0 +1,204 @@
+"""Playing craps from the command line, as the player this node is.
+
+``bitcraps bet TABLE KIND AMOUNT [--number N]`` (and ``bet TABLE odds AMOUNT --on BET``),
+``bitcraps roll TABLE`` (the shooter), ``bitcraps roll verify TABLE ROLL`` (check a past
+roll's coin shares and proofs on this machine), ``bitcraps cashout TABLE`` (with a receipt
+signed by 2f+1 replicas) and ``bitcraps receipt verify FILE``. ``bitcraps table join`` and
+``table show`` live with ``table create`` in `cmd_table`. TABLE may be a unique prefix of the
+table id. Lean like ``cmd_control``: heavy modules are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from bitcraps.node._cli_errors import CliError
+from bitcraps.node.cmd_control import api_client, control_options, print_json
+
+__all__ = ["add_parser", "describe_events"]
+
+BET_KINDS = ("pass", "dont_pass", "come", "dont_come", "field", "place", "buy", "lay", "big",
+             "hardway", "any_seven", "any_craps", "aces", "ace_deuce", "yo", "boxcars", "horn",
+             "c_and_e", "hop", "odds")
+ROLL_TIMEOUT_S = 60.0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = control_options()
+    bet = subparsers.add_parser("bet", parents=[common], help="place a bet at a craps table")
+    bet.add_argument("table", help="table id (or a unique prefix)")
+    bet.add_argument("kind", choices=BET_KINDS, metavar="KIND",
+                     help="the bet: " + ", ".join(BET_KINDS))
+    bet.add_argument("amount", type=int, help="chips")
+    bet.add_argument("--number", type=int, default=None,
+                     help="the number a place/buy/lay/big/hardway bet is on; a hop bet's "
+                          "two faces low first (23)")
+    bet.add_argument("--on", type=int, default=None, dest="bet_id",
+                     help="odds: the id of your line bet they go behind")
+    bet.set_defaults(run=_run_bet)
+
+    roll = subparsers.add_parser(
+        "roll", parents=[common], help="roll the dice as the shooter, or verify a past roll",
+        usage="bitcraps roll TABLE | bitcraps roll verify TABLE ROLL")
+    roll.add_argument("words", nargs="+", metavar="TABLE | verify TABLE ROLL")
+    roll.set_defaults(run=_run_roll)
+
+    cashout = subparsers.add_parser("cashout", parents=[common],
+                                    help="cash out, with a receipt signed by 2f+1 replicas")
+    cashout.add_argument("table", help="table id (or a unique prefix)")
+    cashout.add_argument("--amount", type=int, default=None, help="chips (default: all free)")
+    cashout.add_argument("--receipt", type=Path, default=None,
+                         help="where to write the receipt (default <data-dir>/receipts/)")
+    cashout.set_defaults(run=_run_cashout)
+
+    receipt = subparsers.add_parser("receipt", help="check a cash-out receipt offline")
+    actions = receipt.add_subparsers(title="actions", metavar="<action>", dest="action")
+    verify = actions.add_parser("verify", help="check a receipt's 2f+1 signatures")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(run=_run_receipt_verify)
+    def receipt_usage(args: argparse.Namespace) -> int:
+        receipt.print_help()
+        return 2
+
+    receipt.set_defaults(run=receipt_usage)
+
+
+def _run_bet(args: argparse.Namespace) -> int:
+    if args.kind == "odds":
+        if args.bet_id is None:
+            raise CliError("odds go behind one of your line bets: --on BET_ID")
+        body: dict[str, Any] = {"action": "odds", "bet_id": args.bet_id, "amount": args.amount}
+    else:
+        body = {"action": "bet", "kind": args.kind, "amount": args.amount}
+        if args.number is not None:
+            body["number"] = args.number
+    answer = api_client(args).post(f"/v1/tables/{args.table}/actions", body)
+    if args.json:
+        print_json(answer)
+    else:
+        print("\n".join(describe_events(answer["events"])))
+    return 0
+
+
+def _run_roll(args: argparse.Namespace) -> int:
+    words = args.words
+    if words[0] == "verify":
+        if len(words) != 3 or not words[2].isdigit():
+            raise CliError("usage: bitcraps roll verify TABLE ROLL")
+        return _verify_roll(args, words[1], int(words[2]))
+    if len(words) != 1:
+        raise CliError("usage: bitcraps roll TABLE | bitcraps roll verify TABLE ROLL")
+    rolled = api_client(args, ROLL_TIMEOUT_S).post(f"/v1/tables/{words[0]}/roll")
+    if args.json:
+        print_json(rolled)
+    else:
+        die1, die2 = rolled["dice"]
+        print(f"roll {rolled['roll']}: {die1} + {die2} = {die1 + die2}")
+        for line in describe_events(rolled["events"]):
+            print(f"  {line}")
+    return 0
+
+
+def _verify_roll(args: argparse.Namespace, table: str, number: int) -> int:
+    from bitcraps.accel._ed25519_group import SodiumEd25519Group
+    from bitcraps.games import _coin as coin
+
+    shown = api_client(args).get(f"/v1/tables/{table}/rolls/{number}")
+    group = SodiumEd25519Group()
+    try:
+        record = coin.decode_roll_record(bytes.fromhex(shown["record"]))
+        key = coin.decode_threshold_key(bytes.fromhex(shown["threshold_key"]), group)
+    except (coin.FairDiceError, ValueError) as exc:
+        raise CliError(f"roll {number}: the daemon sent a record that does not decode: "
+                       f"{exc}") from None
+    verdict = coin.verify_roll(group, key, number, record.shares, record.seed, record.dice)
+    shares_from = [share.replica for share in record.shares]
+    answer = {"roll": number, "ok": verdict.ok, "dice": list(record.dice),
+              "shares_from": shares_from,
+              "failure": None if verdict.ok else str(verdict.detail)}
+    if args.json:
+        print_json(answer)
+    elif verdict.ok:
+        print(f"roll {number}: {record.dice[0]} + {record.dice[1]}: verified (coin shares of "
+              f"replicas {', '.join(map(str, shares_from))}, DLEQ proofs, seed, dice)")
+    else:
+        print(f"roll {number}: NOT verified: {verdict.detail}")
+    return 0 if verdict.ok else 1
+
+
+def _run_cashout(args: argparse.Namespace) -> int:
+    body = {} if args.amount is None else {"amount": args.amount}
+    client = api_client(args, ROLL_TIMEOUT_S)
+    answer = client.post(f"/v1/tables/{args.table}/cashout", body)
+    receipt = answer["receipt"]
+    path = args.receipt
+    if path is None:
+        path = client.data_dir / "receipts" / f"{receipt['table_id']}-{time.time_ns()}.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(receipt, indent=2) + "\n")
+    except OSError as exc:
+        raise CliError(f"cashed out, but the receipt could not be written to {path}: {exc}; "
+                       f"it is: {json.dumps(receipt)}") from None
+    if args.json:
+        print_json({**answer, "receipt_file": str(path)})
+    else:
+        print("\n".join(describe_events(answer["events"])))
+        print(f"receipt ({len(receipt['replies'])} replicas signed): {path}")
+    return 0
+
+
+def _run_receipt_verify(args: argparse.Namespace) -> int:
+    from bitcraps.node.receipts import ReceiptError, verify_receipt
+
+    try:
+        receipt = json.loads(args.file.read_text())
+        verified = verify_receipt(receipt)
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # ReceiptError, or JSON that does not parse
+        kind = "receipt rejected" if isinstance(exc, ReceiptError) else "not JSON"
+        raise CliError(f"{args.file}: {kind}: {exc}") from None
+    player = verified.client.hex()
+    answer = {"ok": True, "table_id": verified.table_id.hex(), "player": player,
+              "timestamp": verified.timestamp, "signed_by": list(verified.signers),
+              "result": verified.result.hex()}
+    if args.json:
+        print_json(answer)
+    else:
+        print(f"receipt verified: table {verified.table_id.hex()}, player {player[:16]}…, "
+              f"signed by replicas {', '.join(map(str, verified.signers))}")
+    return 0
+
+
+def describe_events(events: list[dict[str, Any]]) -> list[str]:
+    """One line per game event, for people."""
+    return [_describe(event) for event in events] or ["(nothing happened)"]
+
+
+def _describe(event: dict[str, Any]) -> str:
+    kind = event.get("type")
+    who = str(event.get("player") or event.get("shooter") or "")[:8]
+    if kind == "Settled":
+        spot = event["kind"] + (f" {event['number']}" if event.get("number") else "")
+        gain = event["paid"] - (event["amount"] - event["returned"])
+        return (f"bet {event['bet_id']} ({who} {spot} {event['amount']}): {event['outcome']}, "
+                f"{gain:+d}" + (f", commission {event['commission']}"
+                                if event.get("commission") else ""))
+    if kind == "BetPlaced":
+        spot = event["kind"] + (f" {event['number']}" if event.get("number") else "")
+        return f"bet {event['bet_id']} placed: {who} {spot} {event['amount']}"
+    if kind == "Rolled":
+        point = f", point {event['point']}" if event.get("point") else ""
+        return (f"rolled {event['die1']} + {event['die2']}: {event['call']}{point}")
+    if kind == "Joined":
+        return f"{who} bought in {event['amount']}: balance {event['balance']}"
+    if kind == "CashedOut":
+        return f"{who} cashed out {event['amount']}: balance {event['balance']}"
+    fields = ", ".join(f"{k} {v}" for k, v in event.items() if k != "type")
+    return f"{kind}: {fields}"

@@ -1,0 +1,177 @@
+"""A craps table this node hosts: its replica's duties, and the player this node is.
+
+The replica's duties (DKG messages, a coin share for each roll) are posted through the
+table's own client by `run`, one task per table. The node's identity is also a player at
+the table: `act`, `roll` and `cash_out` submit its signed actions through the same client.
+A cash-out waits for 2f+1 matching signed replies, which together are its receipt.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from bitcraps.games import _coin as coin
+from bitcraps.games._table_ops import ACT, decode_result, encode_operation
+from bitcraps.games.craps import Action, CashOut, RollRequest
+from bitcraps.games.craps_app import CrapsApp
+from bitcraps.games.craps_duties import CrapsDuties
+
+from ._control import ControlError
+from ._game_json import craps_state_json, to_json
+from .receipts import make_receipt
+from .table_shell import SubmitError, TableShell
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
+
+__all__ = ["CrapsHost", "load_or_create_dkg_seed"]
+
+DKG_SEED_BYTES = 32
+PHASE_TIMEOUT_S = 5.0
+ROLL_TIMEOUT_S = 30.0
+
+
+def load_or_create_dkg_seed(path: Path) -> bytes:
+    """This replica's DKG secret for one table: drawn once, kept 0600 and durable before
+    any DKG message made from it can leave (a restart must derive the same messages).
+
+    Written aside and linked into place, so a crash never leaves a partial seed file."""
+    if not path.exists():
+        partial = path.with_name(path.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, os.urandom(DKG_SEED_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(partial, path)  # never replaces a seed already in place
+        except FileExistsError:
+            pass
+        os.unlink(partial)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    seed = path.read_bytes()
+    if len(seed) != DKG_SEED_BYTES:
+        raise ValueError(f"{path} is damaged: {len(seed)} bytes, not {DKG_SEED_BYTES}")
+    return seed
+
+
+class CrapsHost:
+    def __init__(self, app: CrapsApp, shell: TableShell, duties: CrapsDuties, player: bytes,
+                 tick_seconds: float, log: Any) -> None:
+        self.app = app
+        self.shell = shell
+        self.duties = duties
+        self.player = player
+        self._tick_seconds = tick_seconds
+        self._log = log
+        self.duties_posted = 0
+        self.duties_refused = 0
+
+    # --- the replica's duties ----------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        queue: deque[bytes] = deque()
+        last_tick = trio.current_time()
+        while True:
+            with trio.move_on_after(self._tick_seconds):
+                await self.shell.wait_progress()
+            now = trio.current_time()
+            while now - last_tick >= self._tick_seconds:
+                self.duties.tick()
+                last_tick += self._tick_seconds
+            queue.extend(self.duties.due())
+            while queue:
+                try:
+                    _, result = await self.shell.submit(queue[0])
+                except SubmitError as exc:
+                    self._log.info("duty not committed yet; retrying", error=str(exc))
+                    break
+                queue.popleft()
+                self._count(result)
+
+    def _count(self, result: bytes) -> None:
+        decoded = decode_result(result)
+        if decoded.ok:
+            self.duties_posted += 1
+        else:  # a repeat after a restart, or a phase that closed meanwhile
+            self.duties_refused += 1
+            self._log.info("duty refused by the table", code=decoded.code,
+                           reason=decoded.reason)
+
+    # --- this node as a player ----------------------------------------------------------------
+
+    async def act(self, action: Action) -> dict[str, Any]:
+        """Commit one of this player's actions: its events, or ControlError with the reason."""
+        operation = encode_operation(ACT, self.app.game.encode_action(action))
+        try:
+            _, result = await self.shell.submit(operation)
+        except SubmitError as exc:
+            raise ControlError(str(exc), 503) from None
+        return self._events(result)
+
+    def _events(self, result: bytes) -> dict[str, Any]:
+        decoded = decode_result(result)
+        if not decoded.ok:
+            raise ControlError(f"{decoded.reason} ({decoded.code})", 409)
+        return {"events": to_json(self.app.game.decode_events(decoded.events))}
+
+    async def roll(self) -> dict[str, Any]:
+        """Ask for the next roll as the shooter and wait until the coin has thrown it."""
+        number = self.app.state.roll_number
+        await self.act(RollRequest(self.player, number))
+        with trio.move_on_after(ROLL_TIMEOUT_S):
+            while number not in self.app.rolls:
+                await self.shell.wait_progress()
+            return self.roll_json(number)
+        raise ControlError(f"roll {number} was requested, but too few replicas posted coin "
+                           f"shares within {ROLL_TIMEOUT_S:g} s", 503)
+
+    async def cash_out(self, amount: int | None) -> dict[str, Any]:
+        """Cash out and return the receipt: 2f+1 replicas' signed replies to the request."""
+        operation = encode_operation(ACT, self.app.game.encode_action(
+            CashOut(self.player, amount)))
+        quorum = self.shell.config.quorum
+        try:
+            completed = await self.shell.submit_with_quorum(operation, quorum)
+        except SubmitError as exc:
+            raise ControlError(str(exc), 503) from None
+        answer = self._events(completed.result)
+        answer["receipt"] = make_receipt(self.shell.config, completed.replies)
+        return answer
+
+    # --- what a player sees -----------------------------------------------------------------------
+
+    def show(self) -> dict[str, Any]:
+        dkg = self.app.dkg
+        shown = craps_state_json(self.app.state)
+        shown["dice"] = {"ready": self.app.dice_ready, "dkg_phase": dkg.phase.name.lower(),
+                         "pending_roll": self.app.pending_roll,
+                         "disqualified_dealers": sorted(dkg.disqualified)}
+        shown["last_rolls"] = [self.roll_json(n) for n in sorted(self.app.rolls)[-5:]]
+        return shown
+
+    def roll_json(self, number: int) -> dict[str, Any]:
+        rolled = self.app.rolls.get(number)
+        if rolled is None:
+            oldest = min(self.app.rolls, default=None)
+            raise ControlError(f"no record of roll {number} (kept: {oldest} onwards)", 404)
+        key = self.app.dkg.key
+        return {
+            "roll": number, "dice": list(rolled.record.dice), "shooter": rolled.shooter.hex(),
+            "seed": rolled.record.seed.hex(),
+            "final_state_hash": rolled.final_state_hash.hex(),
+            "events": to_json(self.app.game.decode_events(rolled.events)),
+            "record": coin.encode_roll_record(rolled.record).hex(),
+            "threshold_key": coin.encode_threshold_key(key).hex(),
+        }
