@@ -59,6 +59,9 @@ class NodeControl(Protocol):
     def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
         """A past roll with what checks it: {"record", "threshold_key", "dice", ...}."""
 
+    async def table_roll_animation(self, table_id: str, roll: int) -> dict[str, Any]:
+        """A past roll's dice physics replayed: {"frames", ..., "matches_executed_roll"}."""
+
     async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
         """Cash out (all free chips when `amount` is None): {"events", "receipt"}."""
 

@@ -105,4 +105,16 @@ view_change_timeout_ticks = 40
 [metrics]
 # Serve Prometheus metrics at /metrics on the control API.
 enabled = true
+
+[accel]
+# Where incoming signatures are verified: "auto" uses a GPU or accelerator OpenCL device
+# that passes its self-test and beats the CPU at the batch sizes measured at start (CPU
+# OpenCL devices such as PoCL only when forced); "opencl" forces the first device that
+# passes its self-test (the node refuses to start without one); "cpu" uses libsodium
+# on worker processes. Every backend gives libsodium's verdict on every input.
+signatures = "auto"
+
+# Where dice physics runs: "auto" (an OpenCL device that passes its self-test, else the
+# CPU), "opencl", "numpy" or "python". All give bit-identical throws.
+physics = "auto"
 """

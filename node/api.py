@@ -18,6 +18,7 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     POST /v1/tables/{table_id}/actions     {"action": ...} -> control.table_act() (craps)
     POST /v1/tables/{table_id}/roll        control.table_roll(): as the shooter, until thrown
     GET  /v1/tables/{table_id}/rolls/{n}   control.table_roll_record(): proofs of a roll
+    GET  /v1/tables/{table_id}/rolls/{n}/animation   its throw replayed: frames to draw
     POST /v1/tables/{table_id}/cashout     {"amount"?: int} -> control.table_cash_out(),
                                            with a receipt signed by 2f+1 replicas
     POST /v1/stop                          control.request_stop(); 202 {"stopping": true}
@@ -189,12 +190,19 @@ def build_app(
     async def table_roll(request: Request) -> Response:
         return JSONResponse(await control.table_roll(request.path_params["table_id"]))
 
-    async def table_roll_record(request: Request) -> Response:
-        number = request.path_params["roll"]
+    def roll_number(request: Request) -> int:
+        number: str = request.path_params["roll"]
         if not number.isdigit() or len(number) > 19:
             raise _BadRequest("a roll number is a non-negative integer")
+        return int(number)
+
+    async def table_roll_record(request: Request) -> Response:
         return JSONResponse(control.table_roll_record(request.path_params["table_id"],
-                                                      int(number)))
+                                                      roll_number(request)))
+
+    async def table_roll_animation(request: Request) -> Response:
+        return JSONResponse(await control.table_roll_animation(
+            request.path_params["table_id"], roll_number(request)))
 
     async def table_cash_out(request: Request) -> Response:
         body = await read_json(request)
@@ -228,6 +236,8 @@ def build_app(
         Route("/v1/tables/{table_id}/actions", endpoint(table_act), methods=["POST"]),
         Route("/v1/tables/{table_id}/roll", endpoint(table_roll), methods=["POST"]),
         Route("/v1/tables/{table_id}/rolls/{roll}", endpoint(table_roll_record),
+              methods=["GET"]),
+        Route("/v1/tables/{table_id}/rolls/{roll}/animation", endpoint(table_roll_animation),
               methods=["GET"]),
         Route("/v1/tables/{table_id}/cashout", endpoint(table_cash_out), methods=["POST"]),
         Route("/v1/stop", endpoint(stop), methods=["POST"]),

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     import trio
 
     from bitcraps.node.config import CONFIG_FILE, ConfigError, default_data_dir, load_config
-    from bitcraps.node.daemon import Node
+    from bitcraps.node.daemon import AccelUnavailable, Node
     from bitcraps.node.identity import IdentityError, load_identity
     from bitcraps.node.logs import configure_logging
     from bitcraps.node.storage import StorageError
@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         trio.run(node.run)
     except* StorageError as group:
         raise CliError(f"storage failed, node stopped: {_first_cause(group)}") from None
+    except* AccelUnavailable as group:
+        raise CliError(f"node not started: {_first_cause(group)}") from None
     except* OSError as group:
         raise CliError(f"node stopped: {_first_cause(group)}") from None
     return 0

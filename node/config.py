@@ -198,6 +198,11 @@ class TableSection(_Section):
         return tuple(bytes.fromhex(key) for key in self.replicas)
 
 
+class AccelSection(_Section):
+    signatures: Literal["auto", "opencl", "cpu"] = "auto"
+    physics: Literal["auto", "opencl", "numpy", "python"] = "auto"
+
+
 class MetricsSection(_Section):
     enabled: bool = True
 
@@ -211,6 +216,7 @@ class NodeConfig(_Section):
     consensus: ConsensusSection = ConsensusSection()
     tables: tuple[TableSection, ...] = ()
     metrics: MetricsSection = MetricsSection()
+    accel: AccelSection = AccelSection()
 
     @model_validator(mode="after")
     def _unique_tables(self) -> NodeConfig:
@@ -245,7 +251,7 @@ class NodeConfig(_Section):
         )
 
 
-_SECTIONS = ("node", "api", "network", "consensus", "metrics")
+_SECTIONS = ("node", "api", "network", "consensus", "metrics", "accel")
 
 
 def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> NodeConfig:

@@ -59,6 +59,7 @@ LOBBY_FLUSH_S = 0.2
 WARM_INTERVAL_S = 1.0
 VERIFY_THREADS = 2
 GAMES = ("kv", "craps")
+CL_DEVICE_TYPE_CPU = 1 << 1  # OpenCL's CL_DEVICE_TYPE_CPU
 
 
 class _TimedStorage:
@@ -101,7 +102,9 @@ class Node:
                                          listen_addrs=config.network.listen_addrs,
                                          enable_mdns=config.network.mdns)
         self.lobby: Any = None  # a transports.lobby.Lobby once running
-        self._verify_batch = verify_batch or _default_verifier()
+        self._verify_batch: Callable[..., list[bool]] | None = verify_batch
+        self.physics: Any = None  # an accel.physics backend, chosen at start
+        self.accel_reasons: dict[str, str] = {}
         self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
         self.tables_by_id: dict[bytes, HostedTable] = {}
         self.api_binds: list[str] = []
@@ -126,6 +129,7 @@ class Node:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                await self._start_accel()
                 await nursery.start(self.transport.run)
                 self._register_addresses()
                 await self._start_lobby(nursery)
@@ -150,9 +154,10 @@ class Node:
         finally:
             for table in self.tables_by_id.values():
                 table.storage.close()
-            close = getattr(self._verify_batch, "close", None)
-            if close is not None:
-                close()
+            for part in (self._verify_batch, self.physics):
+                close = getattr(part, "close", None)
+                if close is not None:
+                    close()
 
     async def _drain(self, nursery: trio.Nursery) -> None:
         self.notifier.stopping("draining")
@@ -184,6 +189,7 @@ class Node:
         else:
             replica = Replica(replica_config, app, self.node_identity, jitter_seed=seed)
         events: list[Event] = []
+        assert self._verify_batch is not None, "tables open after _start_accel"
         shell = TableShell(
             config=replica_config, replica=replica, storage=_TimedStorage(storage, self.metrics),
             signer=self.node_identity, verify_batch=self._verify_batch,
@@ -202,6 +208,32 @@ class Node:
             "table open", replica=replica.index, recovered_records=len(records),
             last_executed_seq=replica.last_executed_seq, view=replica.view)
 
+    async def _start_accel(self) -> None:
+        """Choose where signatures are verified and dice physics runs; say so once.
+
+        The verifier's worker processes are forked before any OpenCL runtime starts its
+        threads in this process."""
+        from bitcraps.accel.physics import PhysicsBackendError, select_physics_backend
+
+        accel = self.config.accel
+        if self._verify_batch is None:
+            self._verify_batch, reason = await trio.to_thread.run_sync(
+                _select_signature_verifier, accel.signatures)
+            self.accel_reasons["signatures"] = reason
+            self.log.info("signature verification", backend=reason)
+        try:
+            self.physics, reason = await trio.to_thread.run_sync(select_physics_backend,
+                                                                 accel.physics)
+        except PhysicsBackendError as exc:
+            raise AccelUnavailable(str(exc)) from None
+        self.accel_reasons["physics"] = reason
+        self.log.info("dice physics", backend=reason)
+
+    def _throw_hash(self, seed: bytes, dice: tuple[int, int]) -> bytes:
+        from bitcraps.accel.physics import throw_dice
+
+        return bytes(throw_dice(seed, dice, self.physics).final_state_hash)
+
     def _application(self, section: TableSection, config: ReplicaConfig) -> Application:
         if section.game == "kv":
             return KeyValueApp()
@@ -209,7 +241,8 @@ class Node:
 
         rules = TableConfig(min_bet=max(1, section.min_bet), max_bet=section.max_bet,
                             max_players=max(1, section.seats))
-        return CrapsApp(config.table_id, config.replicas, rules, SodiumEd25519Group())
+        return CrapsApp(config.table_id, config.replicas, rules, SodiumEd25519Group(),
+                        throw_hash=self._throw_hash)
 
     async def _host_craps(self, app: CrapsApp, shell: TableShell, replica: int,
                           db_path: Path) -> CrapsHost:
@@ -490,7 +523,18 @@ class Node:
             "tables": len(self.tables_by_id),
             "peers": sum(1 for p in self.transport.peers() if p.connected),
             "api": self.api_binds,
+            "accel": self._accel_status(),
         }
+
+    def _accel_status(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {name: {"backend": reason}
+                                 for name, reason in self.accel_reasons.items()}
+        statistics = getattr(self._verify_batch, "statistics", None)
+        if "signatures" in shown and callable(statistics):
+            shown["signatures"]["statistics"] = asdict(statistics())
+        if "physics" in shown and self.physics is not None:
+            shown["physics"]["statistics"] = dict(self.physics.statistics())
+        return shown
 
     def peers(self) -> list[dict[str, Any]]:
         return [{"peer": p.peer.hex(), "addresses": list(p.addresses),
@@ -554,6 +598,20 @@ class Node:
 
     def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
         return self._craps(table_id).roll_json(roll)
+
+    async def table_roll_animation(self, table_id: str, roll: int) -> dict[str, Any]:
+        """A past roll's throw, replayed from its seed: frames for the web table, and its
+        final-state hash, which must equal the one the replicas executed."""
+        from bitcraps.accel.physics import throw_dice
+
+        host = self._craps(table_id)
+        shown = host.roll_json(roll)
+        seed, dice = bytes.fromhex(shown["seed"]), tuple(shown["dice"])
+        result = await trio.to_thread.run_sync(throw_dice, seed, dice, self.physics)
+        animation: dict[str, Any] = result.animation()
+        animation["matches_executed_roll"] = (
+            result.final_state_hash.hex() == shown["final_state_hash"])
+        return animation
 
     async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
         return await self._craps(table_id).cash_out(amount)
@@ -627,7 +685,30 @@ def _verify_inline(checks: Sequence[SignatureCheck]) -> list[bool]:
     return [verify_one(key, message, signature) for key, message, signature in checks]
 
 
-def _default_verifier() -> Callable[..., list[bool]]:
+def _select_signature_verifier(preference: str) -> tuple[Callable[..., list[bool]], str]:
+    """The configured verifier over the CPU's worker processes. "auto" considers GPUs and
+    accelerators only: on a CPU OpenCL device (PoCL) the kernel never beats libsodium on
+    the same cores (docs/sigverify.md), so calibrating there would only slow the start."""
     from bitcraps.accel._ed25519_procs import ProcessBatchVerifier
+    from bitcraps.accel.sigverify import BackendUnavailable, opencl_devices, select_verifier
 
-    return ProcessBatchVerifier(VERIFY_THREADS)
+    cpu = ProcessBatchVerifier(VERIFY_THREADS)
+    if preference == "auto":
+        found, why_none = opencl_devices()
+        devices = [d for d in found if not d.type & CL_DEVICE_TYPE_CPU]
+        if not devices:
+            verifier, _ = select_verifier("cpu", cpu=cpu)
+            cpus = len(found) - len(devices)
+            return verifier, ("cpu: no GPU or accelerator OpenCL device"
+                              + (f" ({cpus} CPU device(s) are used only when forced)"
+                                 if cpus else f" ({why_none})"))
+        return select_verifier(preference, cpu=cpu, devices=devices)
+    try:
+        return select_verifier(preference, cpu=cpu)
+    except BackendUnavailable as exc:
+        cpu.close()
+        raise AccelUnavailable(str(exc)) from None
+
+
+class AccelUnavailable(Exception):
+    """The configuration forces an OpenCL backend this machine cannot provide."""

@@ -109,6 +109,13 @@ def test_players_bet_roll_verify_and_cash_out_through_a_kill_9(
     wait_for("the restarted replica to converge", lambda: len(
         {d.table()["state_digest"] for d in daemons}) == 1)
 
+    # The dice physics ran in every replica's execution: its final-state hash is part of
+    # the agreed state, and a replay of the throw from the seed lands on the same state.
+    assert all(len(bytes.fromhex(r["final_state_hash"])) == 32 for r in rolls)
+    replayed = bob.api.get(f"/v1/tables/{table_id}/rolls/{rolls[-1]['roll']}/animation")
+    assert replayed["matches_executed_roll"] and replayed["shown_values"] == rolls[-1]["dice"]
+    assert bob.api.get("/v1/status")["accel"]["physics"]["backend"]
+
     for rolled in rolls:  # every roll checks out offline, from any node
         verified = ok(bob, "roll", "verify", short, str(rolled["roll"]))
         assert verified["ok"] and verified["dice"] == rolled["dice"]
