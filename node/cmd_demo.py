@@ -34,13 +34,21 @@ MAX_TICKS = 2_000
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "demo", help="run a 4-replica table through a crash and a restart",
-        description="By default, four real `bitcraps daemon` processes host a table over "
-                    "libp2p on loopback; one is killed with SIGKILL and restarted. With "
-                    "--in-process, four replicas in this process go through a primary crash, "
-                    "a view change and state transfer, narrated message by message.")
+        "demo", help="four daemons host a craps table; three players play it",
+        description="By default, four real `bitcraps daemon` processes form a craps table "
+                    "over libp2p on loopback, generate its dice key, and three of them play "
+                    "--rolls rolls across the bet table while the primary is killed with "
+                    "SIGKILL and restarted; the demo ends by checking every replica's state "
+                    "digest, the chips and the cash-out receipts. --game kv runs the same "
+                    "crash on a replicated counter; with --in-process, four replicas in this "
+                    "process go through a primary crash, a view change and state transfer, "
+                    "narrated message by message.")
+    parser.add_argument("--game", choices=("craps", "kv"), default="craps",
+                        help="what the daemons' table plays (default craps)")
+    parser.add_argument("--rolls", type=int, default=50,
+                        help="rolls in the craps demo (default 50)")
     parser.add_argument("--in-process", action="store_true",
-                        help="run the replicas in this process instead of as daemons")
+                        help="run kv replicas in this process instead of as daemons")
     parser.add_argument("--seed", type=int, default=1,
                         help="key seed for --in-process (default 1)")
     parser.set_defaults(run=_run)
@@ -49,9 +57,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _run(args: argparse.Namespace) -> int:
     if args.in_process:
         return run_demo(seed=args.seed)
-    from bitcraps.node.demo_daemons import run_daemon_demo
+    if args.game == "kv":
+        from bitcraps.node.demo_daemons import run_daemon_demo
 
-    return run_daemon_demo()
+        return run_daemon_demo()
+    if args.rolls < 1:
+        raise CliError("--rolls must be at least 1")
+    from bitcraps.node.demo_craps import run_craps_demo
+
+    return run_craps_demo(args.rolls)
 
 
 class _Narrator:

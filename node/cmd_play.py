@@ -198,6 +198,10 @@ def _describe(event: dict[str, Any]) -> str:
         return (f"rolled {event['die1']} + {event['die2']}: {event['call']}{point}")
     if kind == "Joined":
         return f"{who} bought in {event['amount']}: balance {event['balance']}"
+    if kind == "ShooterChanged":
+        return f"the dice pass to {str(event.get('shooter') or 'nobody')[:8]}"
+    if kind == "BetTravelled":
+        return f"bet {event['bet_id']} travels to {event['number']}"
     if kind == "CashedOut":
         return f"{who} cashed out {event['amount']}: balance {event['balance']}"
     fields = ", ".join(f"{k} {v}" for k, v in event.items() if k != "type")

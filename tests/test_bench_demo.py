@@ -90,14 +90,36 @@ def test_demo_survives_the_primary_crash_and_ends_with_equal_digests(
     assert lines[-1] == "All replicas hold the same state."
 
 
-def test_demo_on_real_daemons_kills_one_and_converges(capsys: pytest.CaptureFixture[str]) -> None:
-    """`make demo`: four daemon processes, a SIGKILL, a restart, equal digests, clean stop."""
-    assert cli.main(["demo"]) == 0
+def test_kv_demo_on_real_daemons_kills_one_and_converges(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Four daemon processes, a SIGKILL, a restart, equal digests, clean stop."""
+    assert cli.main(["demo", "--game", "kv"]) == 0
     out = capsys.readouterr().out
     assert "kill -9 replica 2" in out
     assert "counter is now 70" in out
     assert "SIGTERM to all four: exit codes [0, 0, 0, 0]" in out
     assert "All replicas hold the same state" in out
+
+
+def test_make_demo_plays_fifty_rolls_of_craps_through_a_primary_crash(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`make demo`: four daemons host a craps table, three players bet and roll 50 times
+    while the primary is killed and restarted; digests equal, chips conserved, receipts."""
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    rolls = re.findall(r"^roll +(\d+) by (\w+): (\d) \+ (\d) = (\d+)$", out, re.MULTILINE)
+    assert [int(r[0]) for r in rolls] == list(range(50))
+    assert {r[1] for r in rolls} <= {"ann", "bo", "cy"}
+    assert all(int(r[2]) + int(r[3]) == int(r[4]) for r in rolls)
+    settled = re.findall(r"^    bet \d+ \((\w+) (\w+)", out, re.MULTILINE)
+    assert len({kind for _, kind in settled}) >= 10, "bets across the table"
+    assert "kill -9 node 0 (the primary)" in out and "restart node 0" in out
+    digests = re.findall(r"^  replica (\d): view \d+, seq \d+, state digest (\w+)$", out,
+                         re.MULTILINE)
+    assert [d[0] for d in digests] == ["0", "1", "2", "3"] and len({d[1] for d in digests}) == 1
+    assert out.count("receipt verified, signed by replicas") == 3
+    assert "held by the bank, the players and open bets: conserved" in out
+    assert "SIGTERM to all four: exit codes [0, 0, 0, 0]" in out
 
 
 def test_bench_transport_libp2p_prints_the_contracted_json(
