@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import msgpack
 import pytest
 
+from bitcraps.node._cli_errors import CliError
 from bitcraps.node.process_cluster import BITCRAPS, Daemon, add, make_cluster, stop_all
 
 
@@ -96,7 +97,9 @@ def test_create_refuses_what_it_cannot_form(peers: list[Daemon]) -> None:
 
     unknown = bitcraps(peers[0], "table", "create", "--game", "roulette", "--replicas", "4")
     assert unknown.returncode == 2
-    assert "unknown game 'roulette'" in unknown.stderr
+    assert "invalid choice: 'roulette'" in unknown.stderr
+    with pytest.raises(CliError, match="unknown game 'roulette'"):  # the daemon's own check
+        peers[0].api.post("/v1/tables", {"game": "roulette", "replicas": 4})
 
     # The refused attempt left no table and no held offer behind: four replicas still form.
     formed = bitcraps(peers[1], "table", "create", "--game", "kv", "--replicas", "4", "--json")
