@@ -65,6 +65,10 @@ class NodeControl(Protocol):
     async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
         """Cash out (all free chips when `amount` is None): {"events", "receipt"}."""
 
+    async def submit_many(self, table_id: str,
+                          operations: list[bytes]) -> list[dict[str, Any]]:
+        """Several requests committed together: [{"timestamp", "result"} | {"error"}]."""
+
     async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
         """Commit one request on a table this node hosts and wait for f+1 matching replies:
         {"table_id", "timestamp", "result": hex}."""

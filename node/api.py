@@ -12,7 +12,9 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/lobby                         {"tables": control.lobby_tables()}
     GET  /v1/config                        control.config_show()
     POST /v1/config                        {"key": str, "value": str} -> control.config_set()
-    POST /v1/tables/{table_id}/requests    {"operation": hex} -> control.submit()
+    POST /v1/tables/{table_id}/requests    {"operation": hex} -> control.submit(), or
+                                           {"operations": [hex, ...]} (at most 1024)
+                                           -> {"results": control.submit_many()}
     GET  /v1/tables/{table_id}             control.table_game(): the table and, for craps,
                                            bets, point, balances, last rolls
     POST /v1/tables/{table_id}/actions     {"action": ...} -> control.table_act() (craps)
@@ -55,6 +57,7 @@ from bitcraps.node._control import ControlError, NodeControl
 __all__ = ["MAX_BODY_BYTES", "build_app"]
 
 MAX_BODY_BYTES = 1 << 20
+MAX_OPERATIONS = 1024
 
 log = structlog.get_logger("bitcraps.node.api")
 
@@ -65,6 +68,13 @@ class _BadRequest(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+def _hex_operation(text: str, name: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except (ValueError, binascii.Error):
+        raise _BadRequest(f"field {name!r} must hold hex strings") from None
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -171,12 +181,17 @@ def build_app(
 
     async def submit(request: Request) -> Response:
         body = await read_json(request)
-        operation_hex = field(body, "operation", str, "a hex string")
-        try:
-            operation = bytes.fromhex(operation_hex)
-        except (ValueError, binascii.Error):
-            raise _BadRequest("field 'operation' must be a hex string") from None
         table_id = request.path_params["table_id"]
+        if "operations" in body:
+            hexes = field(body, "operations", list, "a list of hex strings")
+            if not 1 <= len(hexes) <= MAX_OPERATIONS or not all(
+                    isinstance(h, str) for h in hexes):
+                raise _BadRequest(f"field 'operations' must hold 1..{MAX_OPERATIONS} "
+                                  "hex strings")
+            operations = [_hex_operation(h, "operations") for h in hexes]
+            return JSONResponse({"results": await control.submit_many(table_id, operations)})
+        operation_hex = field(body, "operation", str, "a hex string")
+        operation = _hex_operation(operation_hex, "operation")
         return JSONResponse(await control.submit(table_id, operation))
 
     async def table_game(request: Request) -> Response:

@@ -8,6 +8,7 @@ requests, the transport closes, storage is closed; the process exits 0.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -30,6 +31,7 @@ from bitcraps.consensus import (
     Record,
     Replica,
     ReplicaConfig,
+    Request,
     RequestCommitted,
     SignatureCheck,
     ViewChanged,
@@ -59,6 +61,9 @@ LOBBY_FLUSH_S = 0.2
 WARM_INTERVAL_S = 1.0
 VERIFY_THREADS = 2
 GAMES = ("kv", "craps")
+CLIENT_POOL = 64  # API requests in flight per table: extra client keys, derived from ours
+REPLY_ROUTES_MAX = 65_536
+CLIENT_POOL_DOMAIN = b"bitcraps/v1/client-pool\x00"
 CL_DEVICE_TYPE_CPU = 1 << 1  # OpenCL's CL_DEVICE_TYPE_CPU
 
 
@@ -107,6 +112,8 @@ class Node:
         self.accel_reasons: dict[str, str] = {}
         self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
         self.tables_by_id: dict[bytes, HostedTable] = {}
+        self._reply_via: dict[bytes, bytes] = {}
+        self._client_pool = [_pool_signer(identity.seed, i) for i in range(CLIENT_POOL)]
         self.api_binds: list[str] = []
         self.frames_unroutable = 0
         self._frames_in = self.metrics.transport_frames.labels(transport="libp2p",
@@ -195,7 +202,7 @@ class Node:
             signer=self.node_identity, verify_batch=self._verify_batch,
             verify_inline=_verify_inline,
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
-            offload=self._offload, on_event=events.append,
+            offload=self._offload, on_event=events.append, client_pool=self._client_pool,
         )
         table = HostedTable(section, replica_config, storage, shell, trio.current_time())
         shell.on_event = partial(self._on_event, table)
@@ -363,7 +370,7 @@ class Node:
     async def _send_frame(self, peer: bytes, frame: bytes) -> None:
         # Queued, not awaited: the table's per-peer sender hands over its next frame at once
         # and the transport's writer coalesces what piled up (failures: transport counters).
-        await self.transport.post(peer, frame)
+        await self.transport.post(self._reply_via.get(peer, peer), frame)
         self._frames_out.inc()
 
     async def _warm_connections(self) -> None:
@@ -410,7 +417,24 @@ class Node:
                 self.metrics.messages_rejected.labels(reason="unknown_table").inc()
                 continue
             self.metrics.messages_in.labels(table=table.section.table_id).inc()
+            if envelope.sender != peer and type(envelope.message) is Request and (
+                    envelope.sender not in self._reply_via
+                    or peer not in table.config.replicas):  # replicas forward requests too
+                self._route_replies(envelope.sender, peer)
             table.shell.deliver(peer, envelope)
+
+    def _route_replies(self, client: bytes, gateway: bytes) -> None:
+        """A client's request came through another node (its gateway: a node relaying its
+        players, or a pool key of that node): replies to the client go to that node.
+
+        The latest gateway wins. A peer that replays someone's signed request can divert
+        that client's replies until its next request; it cannot forge or change them."""
+        if self._reply_via.get(client) == gateway:
+            return
+        self._reply_via.pop(client, None)
+        self._reply_via[client] = gateway
+        if len(self._reply_via) > REPLY_ROUTES_MAX:
+            del self._reply_via[next(iter(self._reply_via))]
 
     # --- events, health, signals ---------------------------------------------------------
 
@@ -616,10 +640,30 @@ class Node:
     async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
         return await self._craps(table_id).cash_out(amount)
 
+    async def submit_many(self, table_id: str,
+                          operations: list[bytes]) -> list[dict[str, Any]]:
+        """Commit several requests at once, each through its own pooled client key, so
+        they travel in the same batches; results in the order given."""
+        table = self._hosted(table_id)
+        results: list[dict[str, Any]] = [{} for _ in operations]
+
+        async def one(index: int, operation: bytes) -> None:
+            try:
+                timestamp, result = await table.shell.submit(operation, pooled=True)
+            except SubmitError as exc:
+                results[index] = {"error": str(exc)}
+            else:
+                results[index] = {"timestamp": timestamp, "result": result.hex()}
+
+        async with trio.open_nursery() as nursery:
+            for index, operation in enumerate(operations):
+                nursery.start_soon(one, index, operation)
+        return results
+
     async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
         table = self._hosted(table_id)
         try:
-            timestamp, result = await table.shell.submit(operation)
+            timestamp, result = await table.shell.submit(operation, pooled=True)
         except SubmitError as exc:
             raise ControlError(str(exc), 503) from None
         return {"table_id": table.section.table_id, "timestamp": timestamp,
@@ -683,6 +727,13 @@ def _verify_inline(checks: Sequence[SignatureCheck]) -> list[bool]:
     from bitcraps.accel._ed25519_cpu import verify_one
 
     return [verify_one(key, message, signature) for key, message, signature in checks]
+
+
+def _pool_signer(seed: bytes, index: int) -> Any:
+    from bitcraps.accel._ed25519_cpu import Ed25519Signer
+
+    derived = hashlib.sha256(CLIENT_POOL_DOMAIN + seed + index.to_bytes(2, "big")).digest()
+    return Ed25519Signer(derived)
 
 
 def _select_signature_verifier(preference: str) -> tuple[Callable[..., list[bool]], str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
@@ -81,13 +81,24 @@ class TableStatistics:
     send_failures: int = 0
 
 
+@dataclass(slots=True)
+class _LocalClient:
+    """One of this node's PBFT clients of the table, and whoever waits on its request."""
+
+    client: Client
+    lock: trio.Lock = field(default_factory=trio.Lock)
+    waiter: trio.Event | None = None
+    completed: Completed | None = None
+
+
 class TableShell:
     def __init__(self, *, config: ReplicaConfig, replica: Replica, storage: Storage,
                  signer: Signer, verify_batch: BatchVerify, send_frame: FrameSender,
                  tick_seconds: float, offload: Offload | None = None,
                  on_event: Callable[[Event], None] | None = None,
                  on_executed: Callable[[Executed], None] | None = None,
-                 verify_inline: BatchVerify | None = None) -> None:
+                 verify_inline: BatchVerify | None = None,
+                 client_pool: Sequence[Signer] = ()) -> None:
         self.config = config
         self.replica = replica
         self.stats = TableStatistics()
@@ -108,11 +119,13 @@ class TableShell:
         )
         self._outboxes: dict[bytes, trio.MemorySendChannel[bytes]] = {}
         self._nursery: trio.Nursery | None = None
-        self._client = Client(config, signer, first_timestamp=time.time_ns() // 1000,
-                              retransmit_timeout_ticks=config.view_change_timeout_ticks)
-        self._submit_lock = trio.Lock()
-        self._completed: trio.Event | None = None
-        self._completed_value: Completed | None = None
+        self._own = self._local_client(signer)
+        self._clients = {self._me: self._own}
+        self._idle_send, self._idle = trio.open_memory_channel[_LocalClient](len(client_pool))
+        for pool_signer in client_pool:
+            local = self._local_client(pool_signer)
+            self._clients[pool_signer.public_key] = local
+            self._idle_send.send_nowait(local)
         self._progress = trio.Event()
         self._executed_seq = replica.last_executed_seq
 
@@ -136,26 +149,43 @@ class TableShell:
             return False
         return self.deliver(peer, envelope)
 
-    async def submit(self, operation: bytes, timeout_seconds: float = 30.0) -> tuple[int, bytes]:
-        """Commit one request through the table; returns (timestamp, agreed result)."""
-        completed = await self.submit_with_quorum(operation, None, timeout_seconds)
+    async def submit(self, operation: bytes, timeout_seconds: float = 30.0, *,
+                     pooled: bool = False) -> tuple[int, bytes]:
+        """Commit one request through the table; returns (timestamp, agreed result).
+
+        The request is signed by this node's key, one at a time; with `pooled`, by the
+        next idle key of the client pool, so that many can be in flight at once (for
+        requests whose signer does not matter to the application)."""
+        completed = await self.submit_with_quorum(operation, None, timeout_seconds,
+                                                  pooled=pooled)
         return completed.timestamp, completed.result
 
     async def submit_with_quorum(self, operation: bytes, quorum: int | None,
-                                 timeout_seconds: float = 30.0) -> Completed:
+                                 timeout_seconds: float = 30.0, *,
+                                 pooled: bool = False) -> Completed:
         """Commit one request and wait for `quorum` matching replies (default f+1): with
         2f+1, `Completed.replies` is a certificate of the result anyone can check."""
-        async with self._submit_lock:
-            done = self._completed = trio.Event()
-            self._client.submit(operation, quorum=quorum)
-            self._flush_client()
-            with trio.move_on_after(timeout_seconds):
-                await done.wait()
-            self._completed = None
-            if not done.is_set():
-                raise SubmitError(f"no quorum answered within {timeout_seconds:g} s")
-            assert self._completed_value is not None
-            return self._completed_value
+        if not pooled or len(self._clients) == 1:
+            async with self._own.lock:
+                return await self._commit(self._own, operation, quorum, timeout_seconds)
+        local = await self._idle.receive()
+        try:
+            return await self._commit(local, operation, quorum, timeout_seconds)
+        finally:
+            self._idle_send.send_nowait(local)
+
+    async def _commit(self, local: _LocalClient, operation: bytes, quorum: int | None,
+                      timeout_seconds: float) -> Completed:
+        done = local.waiter = trio.Event()
+        local.client.submit(operation, quorum=quorum)
+        self._flush_clients()
+        with trio.move_on_after(timeout_seconds):
+            await done.wait()
+        local.waiter = None
+        if not done.is_set() or local.completed is None:
+            raise SubmitError(f"no quorum answered within {timeout_seconds:g} s")
+        completed, local.completed = local.completed, None
+        return completed
 
     async def wait_progress(self) -> None:
         """Return after the replica next executes something (for health and watchdog)."""
@@ -192,8 +222,10 @@ class TableShell:
     def _tick(self) -> None:
         self.stats.ticks += 1
         self.replica.tick()
-        self._client.tick()
-        self._flush_client()
+        for local in self._clients.values():
+            if local.client.busy:
+                local.client.tick()
+        self._flush_clients()
 
     async def _verify_and_step(self, batch: list[tuple[bytes, Envelope[Any]]]) -> None:
         plan = plan_batch([envelope for _, envelope in batch], self._cache)
@@ -208,8 +240,7 @@ class TableShell:
             if not valid:
                 self.stats.bad_signatures += 1
             elif type(envelope.message) is Reply:
-                self._client.step(envelope)
-                self._collect_completed()
+                self._take_reply(envelope)
             else:
                 self.stats.stepped += 1
                 self.replica.step(envelope)
@@ -242,27 +273,38 @@ class TableShell:
     def _route(self, peer: bytes, envelope: Envelope[Any]) -> None:
         if peer == self._me:
             if type(envelope.message) is Reply:
-                self._client.step(envelope)
-                self._collect_completed()
+                self._take_reply(envelope)
             else:
                 self.replica.step(envelope)
             return
         self._enqueue(peer, envelope.wire)
 
-    def _flush_client(self) -> None:
-        for send in self._client.take_sends():
-            for peer in send.recipients:
-                if peer == self._me:
-                    self.replica.propose(send.envelope)
-                else:
-                    self._enqueue(peer, send.envelope.wire)
-        self._collect_completed()
+    def _take_reply(self, envelope: Envelope[Any]) -> None:
+        local = self._clients.get(envelope.message.client)
+        if local is not None:
+            local.client.step(envelope)
+            self._collect_completed(local)
 
-    def _collect_completed(self) -> None:
-        for completed in self._client.take_completed():
-            self._completed_value = completed
-            if self._completed is not None:
-                self._completed.set()
+    def _flush_clients(self) -> None:
+        for local in self._clients.values():
+            for send in local.client.take_sends():
+                for peer in send.recipients:
+                    if peer == self._me:
+                        self.replica.propose(send.envelope)
+                    else:
+                        self._enqueue(peer, send.envelope.wire)
+            self._collect_completed(local)
+
+    def _collect_completed(self, local: _LocalClient) -> None:
+        for completed in local.client.take_completed():
+            local.completed = completed
+            if local.waiter is not None:
+                local.waiter.set()
+
+    def _local_client(self, signer: Signer) -> _LocalClient:
+        client = Client(self.config, signer, first_timestamp=time.time_ns() // 1000,
+                        retransmit_timeout_ticks=self.config.view_change_timeout_ticks)
+        return _LocalClient(client)
 
     def _enqueue(self, peer: bytes, frame: bytes) -> None:
         outbox = self._outboxes.get(peer)

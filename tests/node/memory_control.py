@@ -103,6 +103,10 @@ class InMemoryControl:
         self.table_map[table_id] = Table(table_id, game, members)
         return self.tables()[-1]
 
+    async def submit_many(self, table_id: str,
+                          operations: list[bytes]) -> list[dict[str, Any]]:
+        return [await self.submit(table_id, operation) for operation in operations]
+
     async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
         table = self.table_map.get(table_id)
         if table is None:

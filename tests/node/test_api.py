@@ -123,6 +123,19 @@ async def test_table_create_answers_201_with_the_table_or_the_nodes_refusal(
     assert _error(refused) == "found 3 of 7 replicas"
 
 
+async def test_several_operations_commit_in_one_call(served: Served,
+                                                    client: httpx.AsyncClient) -> None:
+    table_id = next(iter(served.control.table_map))
+    answer = await client.post(f"/v1/tables/{table_id}/requests",
+                               json={"operations": ["01", "0203"]})
+    assert answer.status_code == 200
+    assert [r["timestamp"] for r in answer.json()["results"]] == [1, 2]
+    for bad in ([], ["zz"], [1], ["00"] * 1025, "00"):
+        refused = await client.post(f"/v1/tables/{table_id}/requests",
+                                    json={"operations": bad})
+        assert refused.status_code == 400 and "'operations'" in _error(refused)
+
+
 @pytest.mark.parametrize("content", [b"{", b"not json", b"\xff\xfe", b"[1, 2]", b"", b"null"])
 async def test_malformed_json_is_400(served: Served, client: httpx.AsyncClient,
                                      content: bytes) -> None:
