@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgpack
-
+from ._api import GameDecodeError
+from ._api import pack as pack
+from ._api import unpack as unpack_game_value
 from ._coin_errors import WireDecodeError
 
 FORMAT_VERSION = 1
@@ -29,41 +30,16 @@ TYPE_ROLL_RECORD = 33
 TYPE_DKG_TRANSCRIPT = 34
 
 
-def _reject_extension(code: int, data: bytes) -> Any:
-    raise WireDecodeError(f"msgpack extension type {code} is not allowed")
-
-
-def pack(obj: Any) -> bytes:
-    return msgpack.packb(obj, use_bin_type=True)
-
-
 def unpack(data: object, max_bytes: int = MAX_RECORD_BYTES) -> Any:
-    """Decode one canonical msgpack value of ints, byte strings and arrays."""
+    """Decode one canonical msgpack value of ints, byte strings and arrays (bounded and
+    canonical as every game value is: `_api.unpack`; then stricter about the kinds)."""
     if type(data) is not bytes:
         raise WireDecodeError(f"expected bytes, got {type(data).__name__}")
-    if not data:
-        raise WireDecodeError("empty record")
-    if len(data) > max_bytes:
-        raise WireDecodeError(f"record of {len(data)} bytes exceeds the {max_bytes}-byte limit")
     try:
-        obj = msgpack.unpackb(
-            data,
-            raw=True,
-            use_list=True,
-            max_bin_len=max_bytes,
-            max_str_len=0,
-            max_array_len=min(MAX_ARRAY_ITEMS, len(data)),
-            max_map_len=0,
-            max_ext_len=0,
-            ext_hook=_reject_extension,
-        )
-    except WireDecodeError:
-        raise
-    except Exception as exc:  # msgpack raises many types; each is the sender's fault
-        raise WireDecodeError(f"malformed msgpack: {type(exc).__name__}: {exc}") from None
+        obj = unpack_game_value(data, max_bytes)
+    except GameDecodeError as exc:
+        raise WireDecodeError(str(exc)) from None
     _check_kinds(obj)
-    if pack(obj) != data:
-        raise WireDecodeError("non-canonical encoding")
     return obj
 
 

@@ -191,8 +191,8 @@ def _packed(obj: Any) -> bytes:
 
 VALID_VOTE = [1, 4, 2, 1]
 REJECTED: list[tuple[str, bytes, str]] = [
-    ("empty", b"", "empty record"),
-    ("not canonical", b"\x94\x01\x04\xcd\x00\x02\x01", "non-canonical"),
+    ("empty", b"", "empty input"),
+    ("not canonical", b"\x94\x01\x04\xcd\x00\x02\x01", "not the canonical encoding"),
     ("trailing byte", _packed(VALID_VOTE) + b"\x00", "malformed msgpack"),
     ("version 2", _packed([2, 4, 2, 1]), "unsupported record version"),
     ("unknown type", _packed([1, 99, 2, 1]), "not a DKG message"),
@@ -219,7 +219,7 @@ REJECTED: list[tuple[str, bytes, str]] = [
         "more than 64 items",
     ),
     ("deep nesting", b"\x91" * 5000 + b"\x00", "malformed msgpack"),
-    ("oversized", _packed([1, 4, b"\x00" * 20_000]), "exceeds"),
+    ("oversized", _packed([1, 4, b"\x00" * 20_000]), "exceed the"),
 ]
 
 
