@@ -21,11 +21,16 @@ __all__ = ["CrapsDuties"]
 
 class CrapsDuties:
     def __init__(self, app: CrapsApp, replica: int, dkg_seed: bytes, *,
-                 phase_timeout_ticks: int = 200) -> None:
+                 phase_timeout_ticks: int = 200,
+                 participant: coin.DkgParticipant | None = None) -> None:
+        """`participant` replaces the DKG participant built from `dkg_seed` (the simulator
+        passes a `ByzantineDkgParticipant` this way)."""
+        if participant is not None and participant.replica != replica:
+            raise ValueError(f"the participant is replica {participant.replica}'s, not {replica}'s")
         self.app = app
         self.replica = replica
-        self.participant = coin.DkgParticipant(app.group, app.dkg_config, replica, dkg_seed,
-                                               phase_timeout_ticks)
+        self.participant = participant or coin.DkgParticipant(
+            app.group, app.dkg_config, replica, dkg_seed, phase_timeout_ticks)
         self._posted_dkg: set[bytes] = set()
         self._shared_roll: int | None = None
         self._secret: int | None = None

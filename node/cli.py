@@ -25,6 +25,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from types import ModuleType
 
 from bitcraps.node._cli_errors import CliError
 
@@ -81,17 +82,24 @@ def build_parser(command_modules: list[str] | None = None) -> argparse.ArgumentP
 
     names = COMMAND_MODULES if command_modules is None else command_modules
     for name in names:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+        module = import_if_present(name)
+        if module is None:
+            continue
         add_parser = getattr(module, "add_parser", None)
         if not callable(add_parser):
             raise TypeError(f"command module {name} has no add_parser(subparsers) function")
         add_parser(subparsers)
     return parser
+
+
+def import_if_present(name: str) -> ModuleType | None:
+    """The module, or None when it does not exist (a failure inside it still raises)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:

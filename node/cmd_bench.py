@@ -23,7 +23,6 @@ here; the protocol's timers run on virtual ticks.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import time
@@ -110,14 +109,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _add_target_modules(targets: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bitcraps.node.cli import import_if_present
+
     for name in BENCH_TARGET_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.add_target(targets)
+        module = import_if_present(name)
+        if module is not None:
+            module.add_target(targets)
 
 
 def _run_missing_target(args: argparse.Namespace) -> int:

@@ -417,22 +417,25 @@ class Node:
                 self.metrics.messages_rejected.labels(reason="unknown_table").inc()
                 continue
             self.metrics.messages_in.labels(table=table.section.table_id).inc()
-            if envelope.sender != peer and type(envelope.message) is Request and (
-                    envelope.sender not in self._reply_via
-                    or peer not in table.config.replicas):  # replicas forward requests too
-                self._route_replies(envelope.sender, peer)
+            if type(envelope.message) is Request:
+                self._note_gateway(table, envelope.sender, peer)
             table.shell.deliver(peer, envelope)
 
-    def _route_replies(self, client: bytes, gateway: bytes) -> None:
-        """A client's request came through another node (its gateway: a node relaying its
-        players, or a pool key of that node): replies to the client go to that node.
+    def _note_gateway(self, table: HostedTable, client: bytes, peer: bytes) -> None:
+        """Where replies to `client` go: the node its requests come through. That is the
+        client itself when it sends its own; another node when that node relays for it (a
+        node relaying its players, or a node's pool of client keys).
 
-        The latest gateway wins. A peer that replays someone's signed request can divert
-        that client's replies until its next request; it cannot forge or change them."""
-        if self._reply_via.get(client) == gateway:
+        A request that a fellow replica forwards (PBFT backups hand pending requests to
+        the primary) does not move a client already seen. The latest gateway wins otherwise:
+        a peer that replays someone's signed request can divert that client's replies until
+        its next request; it can neither forge nor change them."""
+        if peer in table.config.replicas and peer != client and client in self._reply_via:
+            return
+        if self._reply_via.get(client) == peer:
             return
         self._reply_via.pop(client, None)
-        self._reply_via[client] = gateway
+        self._reply_via[client] = peer
         if len(self._reply_via) > REPLY_ROUTES_MAX:
             del self._reply_via[next(iter(self._reply_via))]
 

@@ -24,7 +24,7 @@ import httpx
 
 from .api_client import ApiClient
 from .cmd_play import describe_events
-from .process_cluster import Daemon, make_cluster, stop_all
+from .process_cluster import Daemon, make_cluster, stop_all, wait_until
 from .receipts import ReceiptError, verify_receipt
 
 Say = Callable[[str], None]
@@ -88,14 +88,6 @@ def _bets_for(game: dict[str, Any], me: str, rng: random.Random) -> list[dict[st
     return choices
 
 
-def _wait(what: str, check: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout_s:g} s")
-        time.sleep(0.05)
-
-
 def _game(daemon: Daemon, table_id: str) -> dict[str, Any]:
     shown: dict[str, Any] = daemon.api.get(f"/v1/tables/{table_id}")["craps"]
     return shown
@@ -112,7 +104,7 @@ def _start(daemons: list[Daemon], say: Say) -> str:
     say(f"node 0 formed craps table {table_id} with all four as replicas; generating the "
         f"dice key over the log (Joint-Feldman DKG)...")
     started = time.monotonic()
-    _wait("the dice key", lambda: all(_game(d, table_id)["dice"]["ready"] for d in daemons),
+    wait_until("the dice key", lambda: all(_game(d, table_id)["dice"]["ready"] for d in daemons),
           DKG_TIMEOUT_S)
     say(f"  dice key ready in {time.monotonic() - started:.1f} s")
     return table_id
@@ -166,7 +158,7 @@ def _finish(players: list[_Player], daemons: list[Daemon], table_id: str, say: S
         except ReceiptError as exc:
             receipts_ok = False
             say(f"  {player.name}: receipt REJECTED: {exc}")
-    _wait("every replica to converge", lambda: len(
+    wait_until("every replica to converge", lambda: len(
         {d.table()["state_digest"] for d in daemons}) == 1, CONVERGE_TIMEOUT_S)
     for daemon in daemons:
         table = daemon.table()

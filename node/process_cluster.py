@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,16 @@ class Daemon:
         path = self.data_dir / "daemon.log"
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    """Poll the daemons' own state (read through their control APIs) until `check()` holds;
+    `TimeoutError` naming `what` at the deadline. Never a fixed sleep standing in for it."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout_s:g} s")
+        time.sleep(0.05)
 
 
 def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None,

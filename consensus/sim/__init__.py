@@ -9,21 +9,28 @@ factory (`make_signer(seed32) -> Signer`) and a batch verifier, the real Ed25519
 
     result = run_scenario(seed, 4, "all", make_signer, verify_batch)
     summary = run_many(range(200), 4, "all", make_signer, verify_batch)
+
+A `Workload` runs a real application and its own clients in place of the key-value ones
+(`bitcraps.games.sim_craps` runs a craps table this way).
 """
 
 from .._crypto import SignatureCheck
 from ._byzantine import REPLICA_BEHAVIOURS
 from ._invariants import InvariantChecker, Liveness, buffer_bound, log_bound
 from ._network import LinkFaults, Network, Partition
+from ._nodes import ReplicaNode
 from ._rng import Rng
-from ._runner import ScenarioResult, Simulation, run_many, run_scenario, summarize
-from ._scenario import FAULT_KINDS, NETWORK_FAULTS, Scenario, make_scenario, parse_faults
+from ._runner import ScenarioResult, Simulation, key_seed, run_many, run_scenario, summarize
+from ._scenario import FAULT_KINDS, NETWORK_FAULTS, CrashPlan, Scenario, make_scenario, parse_faults
 from ._shell import CachingVerifier, Shell
+from ._workload import Workload, WorkloadHost
 
 __all__ = [
     "FAULT_KINDS", "NETWORK_FAULTS", "REPLICA_BEHAVIOURS",
-    "CachingVerifier", "InvariantChecker", "LinkFaults", "Liveness", "Network", "Partition",
-    "Rng", "Scenario", "ScenarioResult", "Shell", "SignatureCheck", "Simulation",
+    "CachingVerifier", "CrashPlan", "InvariantChecker", "LinkFaults", "Liveness", "Network",
+    "Partition",
+    "ReplicaNode", "Rng", "Scenario", "ScenarioResult", "Shell", "SignatureCheck", "Simulation",
+    "Workload", "WorkloadHost", "key_seed",
     "buffer_bound", "log_bound", "make_scenario", "parse_faults", "run_many", "run_scenario",
     "summarize",
 ]

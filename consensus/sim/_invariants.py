@@ -158,6 +158,10 @@ class Liveness:
     def submit(self, client: bytes, timestamp: int, tick: int) -> None:
         self.outstanding[(client, timestamp)] = tick
 
+    def abandon(self, client: bytes, timestamp: int) -> None:
+        """Stop waiting for a request whose client crashed before it completed."""
+        self.outstanding.pop((client, timestamp), None)
+
     def complete(self, client: bytes, timestamp: int, tick: int) -> None:
         submitted = self.outstanding.pop((client, timestamp), None)
         if submitted is None:

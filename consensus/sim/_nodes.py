@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._app import KeyValueApp
+from .._app import Application, KeyValueApp
 from .._client import Client, Completed
 from .._codec import pack
 from .._config import ReplicaConfig
@@ -39,11 +39,14 @@ class ReplicaNode:
     replica: Replica | None = None
     crashes: int = 0
     context: Context | None = None
+    make_app: Callable[[], Application] = KeyValueApp
+    app: Application = field(init=False)
 
     def __post_init__(self) -> None:
         if self.behaviours:
             self.context = Context(self.signer, self.config, self.rng.fork("behaviour"))
-        self.replica = Replica(self.config, KeyValueApp(), self.signer,
+        self.app = self.make_app()
+        self.replica = Replica(self.config, self.app, self.signer,
                                jitter_seed=self.rng.next_u64())
 
     @property
@@ -65,7 +68,9 @@ class ReplicaNode:
         self.crashes += 1
 
     def restart(self) -> None:
-        self.replica = Replica.recover(self.config, KeyValueApp(), self.signer,
+        """Come back with a fresh application and only what the durable log holds."""
+        self.app = self.make_app()
+        self.replica = Replica.recover(self.config, self.app, self.signer,
                                        self.durable.records(), jitter_seed=self.rng.next_u64())
 
     def step(self, envelope: Envelope[Any], now: int) -> None:

@@ -4,7 +4,8 @@ One tick: restart replicas due back, deliver every message due, crash replicas d
 crash (losing what they had not persisted), tick every replica, drain every replica's
 Ready (persist, then send), run the clients and the attacker, then check. After the faults
 stop the run continues until it is quiescent (every client done, the honest replicas at one
-seq and in one installed view) or until `max_ticks`.
+seq and in one installed view) or until `max_ticks`. A `Workload` may bring its own
+application and clients (a game table and its players); see `_workload`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from .._client import Client
+from .._app import Application, KeyValueApp
+from .._client import Client, Completed
 from .._config import ReplicaConfig
 from .._crypto import BatchVerifier, Signer
+from .._messages import Envelope, Request
 from .._ready import Send
 from ._byzantine import make_behaviour
 from ._byzantine_client import ByzantineClient
@@ -27,6 +30,7 @@ from ._results import ScenarioResult, summarize
 from ._rng import Rng
 from ._scenario import Scenario, make_scenario
 from ._shell import Shell
+from ._workload import Workload
 
 SignerFactory = Callable[[bytes], Signer]
 
@@ -37,8 +41,9 @@ def key_seed(seed: int, label: str) -> bytes:
 
 class Simulation:
     def __init__(self, scenario: Scenario, make_signer: SignerFactory,
-                 verify_batch: BatchVerifier) -> None:
+                 verify_batch: BatchVerifier, workload: Workload | None = None) -> None:
         self.s = scenario
+        self.workload = workload
         s, t = scenario, scenario.tunables
         rng = Rng(f"run/{s.seed}/{s.replicas}")
         signers = [make_signer(key_seed(s.seed, f"replica/{i}")) for i in range(s.replicas)]
@@ -57,6 +62,9 @@ class Simulation:
         self.network = Network(rng.fork("network"), s.link, s.faults_end_tick, s.partitions)
         self.nodes: dict[int, ReplicaNode] = {}
         self.routes: dict[bytes, list[int]] = {}
+        self.now = 0
+        if workload is not None:
+            workload.attach(self)
         self._build_replicas(rng, signers)
         self.clients: dict[int, ClientNode] = {}
         self._build_clients(rng, make_signer)
@@ -67,7 +75,6 @@ class Simulation:
             self.routes[self.attacker.signer.public_key] = [s.attacker_endpoint]
         self.stats: dict[str, int] = {"crashes": 0, "restarts": 0, "lost_to_down_nodes": 0}
         self.errors: list[str] = []
-        self.now = 0
 
     def _build_replicas(self, rng: Rng, signers: list[Signer]) -> None:
         s = self.s
@@ -83,14 +90,18 @@ class Simulation:
             self.routes[signers[twins.index].public_key].append(twins.twin_endpoint)
             others = set(range(s.replicas)) - set(twins.side_a | twins.side_b) - {twins.index}
             outside = {s.client_endpoint(c) for c in range(len(s.client_requests) + 1)}
+            outside.update(self.workload.endpoints if self.workload is not None else ())
             self.network.restrict(twins.index, twins.side_a | others | outside)
             self.network.restrict(twins.twin_endpoint, twins.side_b | others | outside)
 
     def _replica_node(self, rng: Rng, endpoint: int, index: int, signer: Signer,
                       names: tuple[str, ...]) -> ReplicaNode:
         filters = [b for b in (make_behaviour(name) for name in names) if b is not None]
+        make_app: Callable[[], Application] = KeyValueApp
+        if self.workload is not None:
+            make_app = partial(self.workload.make_app, index)
         return ReplicaNode(endpoint, index, signer, self.config, rng.fork(f"node/{endpoint}"),
-                           honest=not names, behaviours=filters)
+                           honest=not names, behaviours=filters, make_app=make_app)
 
     def _build_clients(self, rng: Rng, make_signer: SignerFactory) -> None:
         s = self.s
@@ -173,10 +184,12 @@ class Simulation:
             if node is not None and not node.up:
                 self.stats["lost_to_down_nodes"] += 1
                 continue
-            if node is None and client is None:
+            if node is None and client is None and self.workload is None:
                 continue
             envelope = self.shell.accept(delivery.data)
             if envelope is None:
+                continue
+            if self.workload is not None and self.workload.deliver(delivery.dst, envelope):
                 continue
             if node is not None:
                 self._guard(node, partial(ReplicaNode.step, envelope=envelope, now=now))
@@ -196,6 +209,8 @@ class Simulation:
                     self.attacker.sniff(envelope)
             node.client.tick()
             self._send(node.endpoint, node.client.take_sends())
+        if self.workload is not None:
+            self.workload.tick(now)
 
     def _run_attacker(self, now: int) -> None:
         attacker = self.attacker
@@ -210,6 +225,8 @@ class Simulation:
 
     def _quiescent(self) -> bool:
         if not all(c.finished for c in self.clients.values()):
+            return False
+        if self.workload is not None and not self.workload.finished():
             return False
         honest = [n for n in self.nodes.values() if n.honest]
         if not all(n.up for n in honest):
@@ -227,6 +244,9 @@ class Simulation:
         if not self.errors:
             if quiescent:
                 self.checker.final(self.now, self._honest_replicas())
+                if self.workload is not None:
+                    self.workload.final({n.endpoint: n for n in self.nodes.values()
+                                         if n.honest and n.up})
             else:
                 liveness.append(f"not quiescent after {self.now} ticks: {self._status()}")
                 liveness += self.liveness.overdue(self.now)
@@ -245,7 +265,8 @@ class Simulation:
             parts.append(f"r{node.index}{tag}@{node.endpoint} {state} view {r.view} "
                          f"seq {r.last_executed_seq} stable {r.stable_checkpoint_seq}")
         busy = sum(1 for c in self.clients.values() if not c.finished)
-        return "; ".join(parts) + f"; {busy} client(s) unfinished"
+        text = "; ".join(parts) + f"; {busy} client(s) unfinished"
+        return text if self.workload is None else f"{text}; {self.workload.status()}"
 
     def _stats(self) -> dict[str, int]:
         honest = self._honest_replicas()
@@ -275,7 +296,34 @@ class Simulation:
             forged_by_replicas=sum(n.context.forged for n in self.nodes.values() if n.context),
             attacks_by_client=sum(self.attacker.counts.values()) if self.attacker else 0,
         )
+        if self.workload is not None:
+            stats.update(self.workload.statistics())
         return stats
+
+    # --- what a workload calls ---------------------------------------------------------------
+
+    def submitted(self, envelope: Envelope[Request], *, live: bool) -> None:
+        self.checker.submit(envelope)
+        if live:
+            self.liveness.submit(envelope.sender, envelope.message.timestamp, self.now)
+        if self.attacker is not None:
+            self.attacker.sniff(envelope)
+
+    def completed(self, client: bytes, done: Completed) -> None:
+        self.liveness.complete(client, done.timestamp, self.now)
+        self.checker.on_completed(client, done.timestamp, done.result)
+
+    def abandoned(self, client: bytes, timestamp: int) -> None:
+        self.liveness.abandon(client, timestamp)
+
+    def route(self, key: bytes, endpoint: int) -> None:
+        self.routes.setdefault(key, []).append(endpoint)
+
+    def send_from(self, endpoint: int, sends: list[Send]) -> None:
+        self._send(endpoint, sends)
+
+    def violate(self, text: str) -> None:
+        self.checker.violate(self.now, text)
 
 
 def run_scenario(seed: int, replicas: int, faults: str, make_signer: SignerFactory,
@@ -298,4 +346,4 @@ def run_many(seeds: list[int] | range, replicas: int, faults: str, make_signer: 
     return summarize(results, replicas, faults)
 
 
-__all__ = ["ScenarioResult", "Simulation", "run_many", "run_scenario", "summarize"]
+__all__ = ["ScenarioResult", "Simulation", "key_seed", "run_many", "run_scenario", "summarize"]

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import msgpack
 import pytest
 
 from bitcraps.node._cli_errors import CliError
-from bitcraps.node.process_cluster import BITCRAPS, Daemon, add, make_cluster, stop_all
+from bitcraps.node.process_cluster import (
+    BITCRAPS,
+    Daemon,
+    add,
+    make_cluster,
+    stop_all,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -38,15 +44,6 @@ def commit(daemon: Daemon, table_id: str, key: bytes) -> int:
     return int(total)
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    """Bounded wait on the daemons' own state, read through their control APIs."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_create_forms_a_table_that_commits_survives_kill_9_and_converges(
         peers: list[Daemon]) -> None:
     creator = peers[0]
@@ -70,7 +67,7 @@ def test_create_forms_a_table_that_commits_survives_kill_9_and_converges(
                 return False
         return True
 
-    wait_for("the lobby to list the new table", listed_everywhere)
+    wait_until("the lobby to list the new table", listed_everywhere)
 
     victim = peers[2]
     assert victim.kill(signal.SIGKILL) == -signal.SIGKILL
@@ -84,7 +81,7 @@ def test_create_forms_a_table_that_commits_survives_kill_9_and_converges(
         return (len({t["state_digest"] for t in tables}) == 1
                 and len({t["last_executed_seq"] for t in tables}) == 1)
 
-    wait_for("the restarted replica to converge", converged, 60.0)
+    wait_until("the restarted replica to converge", converged, 60.0)
     assert commit(victim, table_id, b"chips") == 32
 
 
