@@ -38,7 +38,7 @@ def on_request(r: ReplicaState, envelope: Envelope[Request]) -> None:
         raise RemoteProtocolError("pending request queue is full")
     r.add_pending(key, envelope)
     if r.request_timer_start is None:
-        r.request_timer_start = r.now_ticks
+        r.request_timer_start, r.request_timer_key = r.now_ticks, key
     if r.is_primary() and not r.changing:
         cut_batches(r)
 
@@ -242,11 +242,14 @@ def purge_executed_requests(r: ReplicaState) -> None:
 
 
 def on_progress(r: ReplicaState) -> None:
-    """Progress resets the view-change backoff and restarts the request timer."""
+    """Progress resets the view-change backoff. The request timer restarts only once the
+    request it times has executed (Castro and Liskov): other clients' requests executing
+    must not keep a starved one from ever being forwarded or blamed on the primary."""
     r.backoff_exponent = 0
     r.gap_since = None
     r.ahead_seqs = {s: seq for s, seq in r.ahead_seqs.items() if seq > r.last_executed}
-    r.request_timer_start = r.now_ticks if r.pending else None
+    if r.request_timer_key not in r.pending:
+        r.restart_request_timer()
     if r.is_primary() and not r.changing:
         cut_batches(r)
 

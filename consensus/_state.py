@@ -115,6 +115,7 @@ class ReplicaState:
         self.pending_by_client: dict[bytes, set[int]] = {}
         self.forwarded: set[RequestKey] = set()
         self.request_timer_start: int | None = None
+        self.request_timer_key: RequestKey | None = None
         self.lag_deferred_tick: int | None = None
 
         genesis = self.state_snapshot()
@@ -168,6 +169,11 @@ class ReplicaState:
             slot = Slot(self.view, certificate=carried)
             self.log[seq] = slot
         return slot
+
+    def restart_request_timer(self) -> None:
+        """Time the oldest pending request from now (or stop: nothing is pending)."""
+        self.request_timer_key = next(iter(self.pending), None)
+        self.request_timer_start = None if self.request_timer_key is None else self.now_ticks
 
     def add_pending(self, key: RequestKey, envelope: Envelope[Request]) -> None:
         self.pending[key] = envelope

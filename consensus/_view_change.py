@@ -28,7 +28,7 @@ def on_tick(r: ReplicaState) -> None:
     if r.request_timer_start is None or r.is_primary():
         return
     if not r.pending:
-        r.request_timer_start = None
+        r.request_timer_start = r.request_timer_key = None
         return
     age = r.now_ticks - r.request_timer_start
     if age >= timeout_ticks(r):
@@ -206,7 +206,7 @@ def install_new_view(r: ReplicaState, envelope: Envelope[NewView]) -> None:
     r.persist(LatestNewView(envelope))
     r.view_changes = {v: votes for v, votes in r.view_changes.items() if v > new_view.view}
     r.forwarded.clear()
-    r.request_timer_start = r.now_ticks if r.pending else None
+    r.restart_request_timer()
     r.stats.views_installed += 1
     r.event(ViewChanged(new_view.view, r.primary_of(new_view.view)))
     last_seq = max((pp.message.seq for pp in new_view.pre_prepares), default=0)
