@@ -129,6 +129,19 @@ def test_a_byzantine_replica_at_the_table_breaks_no_invariant(case: Case) -> Non
         assert 0 in r.scenario.base.byzantine_indices and stats["forged_by_replicas"] > 0
 
 
+@pytest.mark.parametrize("seed", [135, 187])
+def test_a_client_cut_off_from_a_twin_primary_is_still_served(seed: int) -> None:
+    """Found by this simulator: under steady table traffic, an honest replica's request that
+    only the Twin primary's unreachable copy had seen waited forever, because every other
+    request's execution restarted the backups' request timer. Now it is forwarded."""
+    scenario = make_craps_scenario(seed, 4, "all")
+    workload = CrapsWorkload(scenario, Ed25519Signer, GROUP)
+    result = Simulation(scenario.base, Ed25519Signer, verify_batch, workload).run()
+    result.replay = scenario.replay_command()
+    assert "twins" in scenario.faults
+    assert result.ok and result.live, result.describe()
+
+
 def test_table_faults_never_make_more_than_f_replicas_faulty() -> None:
     for replicas in (4, 7):
         for seed in range(300):
