@@ -23,8 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     import trio
 
+    from bitcraps.node.accel_setup import AccelUnavailable
     from bitcraps.node.config import CONFIG_FILE, ConfigError, default_data_dir, load_config
-    from bitcraps.node.daemon import AccelUnavailable, Node
+    from bitcraps.node.daemon import Node
     from bitcraps.node.identity import IdentityError, load_identity
     from bitcraps.node.logs import configure_logging
     from bitcraps.node.storage import StorageError

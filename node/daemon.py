@@ -8,12 +8,11 @@ requests, the transport closes, storage is closed; the process exits 0.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,36 +21,35 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from bitcraps.consensus import (
-    Application,
     ByzantineDetected,
     DecodeError,
     Event,
-    KeyValueApp,
     MessageRejected,
     Record,
     Replica,
-    ReplicaConfig,
     Request,
     RequestCommitted,
     SignatureCheck,
     ViewChanged,
     decode_envelope,
 )
-from bitcraps.games.craps import TableConfig
 from bitcraps.games.craps_app import CrapsApp
-from bitcraps.games.craps_duties import CrapsDuties
 
 from ._charter import HOST_PROTOCOL, Charter
 from ._control import ControlError
+from .accel_setup import AccelUnavailable, client_pool_signer, select_signature_verifier
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
-from .craps_host import PHASE_TIMEOUT_S, CrapsHost, load_or_create_dkg_seed
+from .game_hosting import GAMES, host_craps, make_application
+from .hosted_table import HostedTable, describe_table
 from .identity import NodeIdentity
 from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
+from .reply_routes import ReplyRoutes
 from .storage import SqliteStorage, table_db_path
 from .systemd import Notifier, run_watchdog
+from .table_control import TableControl
 from .table_formation import CharterStore, FormationPolicy, TableFormation
-from .table_shell import SubmitError, TableShell, thread_offload
+from .table_shell import TableShell, thread_offload
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
@@ -60,11 +58,7 @@ DRAIN_SECONDS = 5.0
 LOBBY_FLUSH_S = 0.2
 WARM_INTERVAL_S = 1.0
 VERIFY_THREADS = 2
-GAMES = ("kv", "craps")
 CLIENT_POOL = 64  # API requests in flight per table: extra client keys, derived from ours
-REPLY_ROUTES_MAX = 65_536
-CLIENT_POOL_DOMAIN = b"bitcraps/v1/client-pool\x00"
-CL_DEVICE_TYPE_CPU = 1 << 1  # OpenCL's CL_DEVICE_TYPE_CPU
 
 
 class _TimedStorage:
@@ -79,17 +73,7 @@ class _TimedStorage:
             self.storage.write(records, sync)
 
 
-@dataclass
-class HostedTable:
-    section: TableSection
-    config: ReplicaConfig
-    storage: SqliteStorage
-    shell: TableShell
-    last_progress: float
-    craps: CrapsHost | None = None
-
-
-class Node:
+class Node(TableControl):
     """A running node; implements `NodeControl` for the API."""
 
     def __init__(self, config: NodeConfig, identity: NodeIdentity, *,
@@ -112,8 +96,8 @@ class Node:
         self.accel_reasons: dict[str, str] = {}
         self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
         self.tables_by_id: dict[bytes, HostedTable] = {}
-        self._reply_via: dict[bytes, bytes] = {}
-        self._client_pool = [_pool_signer(identity.seed, i) for i in range(CLIENT_POOL)]
+        self.reply_routes = ReplyRoutes()
+        self._client_pool = [client_pool_signer(identity.seed, i) for i in range(CLIENT_POOL)]
         self.api_binds: list[str] = []
         self.frames_unroutable = 0
         self._frames_in = self.metrics.transport_frames.labels(transport="libp2p",
@@ -188,7 +172,7 @@ class Node:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         storage = await trio.to_thread.run_sync(SqliteStorage, path)
         records = await trio.to_thread.run_sync(storage.records)
-        app = self._application(section, replica_config)
+        app = make_application(section, replica_config, self.physics)
         seed = int.from_bytes(os.urandom(8), "big")
         if records:
             replica = Replica.recover(replica_config, app, self.node_identity, records,
@@ -208,7 +192,9 @@ class Node:
         shell.on_event = partial(self._on_event, table)
         await nursery.start(shell.run)
         if isinstance(app, CrapsApp):
-            table.craps = await self._host_craps(app, shell, replica.index, path)
+            table.craps = await host_craps(app, shell, replica.index, path.with_suffix(
+                ".dkg-seed"), self.node_identity.public_key, self._tick_seconds,
+                bind_table(self.log, section.table_id))
             await nursery.start(table.craps.run)
         self.tables_by_id[replica_config.table_id] = table
         bind_table(self.log, section.table_id).info(
@@ -225,7 +211,7 @@ class Node:
         accel = self.config.accel
         if self._verify_batch is None:
             self._verify_batch, reason = await trio.to_thread.run_sync(
-                _select_signature_verifier, accel.signatures)
+                select_signature_verifier, accel.signatures)
             self.accel_reasons["signatures"] = reason
             self.log.info("signature verification", backend=reason)
         try:
@@ -235,30 +221,6 @@ class Node:
             raise AccelUnavailable(str(exc)) from None
         self.accel_reasons["physics"] = reason
         self.log.info("dice physics", backend=reason)
-
-    def _throw_hash(self, seed: bytes, dice: tuple[int, int]) -> bytes:
-        from bitcraps.accel.physics import throw_dice
-
-        return bytes(throw_dice(seed, dice, self.physics).final_state_hash)
-
-    def _application(self, section: TableSection, config: ReplicaConfig) -> Application:
-        if section.game == "kv":
-            return KeyValueApp()
-        from bitcraps.accel._ed25519_group import SodiumEd25519Group
-
-        rules = TableConfig(min_bet=max(1, section.min_bet), max_bet=section.max_bet,
-                            max_players=max(1, section.seats))
-        return CrapsApp(config.table_id, config.replicas, rules, SodiumEd25519Group(),
-                        throw_hash=self._throw_hash)
-
-    async def _host_craps(self, app: CrapsApp, shell: TableShell, replica: int,
-                          db_path: Path) -> CrapsHost:
-        seed_path = db_path.with_suffix(".dkg-seed")
-        seed = await trio.to_thread.run_sync(load_or_create_dkg_seed, seed_path)
-        timeout_ticks = max(1, int(PHASE_TIMEOUT_S / self._tick_seconds))
-        duties = CrapsDuties(app, replica, seed, phase_timeout_ticks=timeout_ticks)
-        return CrapsHost(app, shell, duties, self.node_identity.public_key, self._tick_seconds,
-                         bind_table(self.log, app.table_id.hex()))
 
     # --- tables formed at run time -----------------------------------------------------------
 
@@ -315,7 +277,7 @@ class Node:
             raise ControlError("the node is not serving yet", 503)
         charter = await self.formation.create(game, replicas, min_bet=min_bet,
                                               max_bet=max_bet, seats=seats)
-        return _describe_table(self.tables_by_id[charter.table_id])
+        return describe_table(self.tables_by_id[charter.table_id])
 
     # --- lobby -----------------------------------------------------------------------------
 
@@ -370,7 +332,7 @@ class Node:
     async def _send_frame(self, peer: bytes, frame: bytes) -> None:
         # Queued, not awaited: the table's per-peer sender hands over its next frame at once
         # and the transport's writer coalesces what piled up (failures: transport counters).
-        await self.transport.post(self._reply_via.get(peer, peer), frame)
+        await self.transport.post(self.reply_routes.target(peer), frame)
         self._frames_out.inc()
 
     async def _warm_connections(self) -> None:
@@ -418,26 +380,8 @@ class Node:
                 continue
             self.metrics.messages_in.labels(table=table.section.table_id).inc()
             if type(envelope.message) is Request:
-                self._note_gateway(table, envelope.sender, peer)
+                self.reply_routes.note(envelope.sender, peer, table.config.replicas)
             table.shell.deliver(peer, envelope)
-
-    def _note_gateway(self, table: HostedTable, client: bytes, peer: bytes) -> None:
-        """Where replies to `client` go: the node its requests come through. That is the
-        client itself when it sends its own; another node when that node relays for it (a
-        node relaying its players, or a node's pool of client keys).
-
-        A request that a fellow replica forwards (PBFT backups hand pending requests to
-        the primary) does not move a client already seen. The latest gateway wins otherwise:
-        a peer that replays someone's signed request can divert that client's replies until
-        its next request; it can neither forge nor change them."""
-        if peer in table.config.replicas and peer != client and client in self._reply_via:
-            return
-        if self._reply_via.get(client) == peer:
-            return
-        self._reply_via.pop(client, None)
-        self._reply_via[client] = peer
-        if len(self._reply_via) > REPLY_ROUTES_MAX:
-            del self._reply_via[next(iter(self._reply_via))]
 
     # --- events, health, signals ---------------------------------------------------------
 
@@ -569,7 +513,7 @@ class Node:
                 for p in self.transport.peers()]
 
     def tables(self) -> list[dict[str, Any]]:
-        return [_describe_table(table) for table in self.tables_by_id.values()]
+        return [describe_table(table) for table in self.tables_by_id.values()]
 
     def config_show(self) -> dict[str, Any]:
         shown: dict[str, Any] = self.config.model_dump(mode="json")
@@ -590,87 +534,6 @@ class Node:
         return {"key": key, "value": getattr(updated, field),
                 "note": "applied to the running node; edit node.toml to keep it"}
 
-    def _hosted(self, table_id: str) -> HostedTable:
-        """The hosted table `table_id` names: its id, or a unique prefix of it."""
-        wanted = table_id.lower()
-        found = [t for key, t in self.tables_by_id.items() if key.hex().startswith(wanted)]
-        if len(found) == 1 and len(wanted) >= 4:
-            return found[0]
-        if len(found) > 1 and len(wanted) >= 4:
-            raise ControlError(f"{table_id} names {len(found)} tables; give more of its id")
-        raise ControlError(f"this node hosts no table {table_id}", 404)
-
-    def _craps(self, table_id: str) -> CrapsHost:
-        table = self._hosted(table_id)
-        if table.craps is None:
-            raise ControlError(f"table {table.section.table_id} plays {table.section.game}, "
-                               "not craps", 409)
-        return table.craps
-
-    async def table_act(self, table_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        from ._craps_actions import action_from_json
-
-        host = self._craps(table_id)
-        return await host.act(action_from_json(host.player, body))
-
-    def table_game(self, table_id: str) -> dict[str, Any]:
-        table = self._hosted(table_id)
-        shown = _describe_table(table)
-        if table.craps is not None:
-            shown["craps"] = table.craps.show()
-        return shown
-
-    async def table_roll(self, table_id: str) -> dict[str, Any]:
-        return await self._craps(table_id).roll()
-
-    def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
-        return self._craps(table_id).roll_json(roll)
-
-    async def table_roll_animation(self, table_id: str, roll: int) -> dict[str, Any]:
-        """A past roll's throw, replayed from its seed: frames for the web table, and its
-        final-state hash, which must equal the one the replicas executed."""
-        from bitcraps.accel.physics import throw_dice
-
-        host = self._craps(table_id)
-        shown = host.roll_json(roll)
-        seed, dice = bytes.fromhex(shown["seed"]), tuple(shown["dice"])
-        result = await trio.to_thread.run_sync(throw_dice, seed, dice, self.physics)
-        animation: dict[str, Any] = result.animation()
-        animation["matches_executed_roll"] = (
-            result.final_state_hash.hex() == shown["final_state_hash"])
-        return animation
-
-    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
-        return await self._craps(table_id).cash_out(amount)
-
-    async def submit_many(self, table_id: str,
-                          operations: list[bytes]) -> list[dict[str, Any]]:
-        """Commit several requests at once, each through its own pooled client key, so
-        they travel in the same batches; results in the order given."""
-        table = self._hosted(table_id)
-        results: list[dict[str, Any]] = [{} for _ in operations]
-
-        async def one(index: int, operation: bytes) -> None:
-            try:
-                timestamp, result = await table.shell.submit(operation, pooled=True)
-            except SubmitError as exc:
-                results[index] = {"error": str(exc)}
-            else:
-                results[index] = {"timestamp": timestamp, "result": result.hex()}
-
-        async with trio.open_nursery() as nursery:
-            for index, operation in enumerate(operations):
-                nursery.start_soon(one, index, operation)
-        return results
-
-    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
-        table = self._hosted(table_id)
-        try:
-            timestamp, result = await table.shell.submit(operation, pooled=True)
-        except SubmitError as exc:
-            raise ControlError(str(exc), 503) from None
-        return {"table_id": table.section.table_id, "timestamp": timestamp,
-                "result": result.hex()}
 
 
 @asynccontextmanager
@@ -684,23 +547,6 @@ async def open_node(config: NodeConfig, identity: NodeIdentity,
             yield node
         finally:
             node.request_stop()
-
-
-def _describe_table(table: HostedTable) -> dict[str, Any]:
-    replica = table.shell.replica
-    return {
-        "table_id": table.section.table_id,
-        "game": table.section.game,
-        "replicas": list(table.section.replicas),
-        "replica_index": replica.index,
-        "view": replica.view,
-        "primary": table.config.primary(replica.view),
-        "changing_view": replica.changing_view,
-        "last_executed_seq": replica.last_executed_seq,
-        "stable_checkpoint_seq": replica.stable_checkpoint_seq,
-        "state_digest": replica.state_digest().hex(),
-        "shell": asdict(table.shell.stats),
-    }
 
 
 def _section_for(charter: Charter) -> TableSection:
@@ -730,39 +576,3 @@ def _verify_inline(checks: Sequence[SignatureCheck]) -> list[bool]:
     from bitcraps.accel._ed25519_cpu import verify_one
 
     return [verify_one(key, message, signature) for key, message, signature in checks]
-
-
-def _pool_signer(seed: bytes, index: int) -> Any:
-    from bitcraps.accel._ed25519_cpu import Ed25519Signer
-
-    derived = hashlib.sha256(CLIENT_POOL_DOMAIN + seed + index.to_bytes(2, "big")).digest()
-    return Ed25519Signer(derived)
-
-
-def _select_signature_verifier(preference: str) -> tuple[Callable[..., list[bool]], str]:
-    """The configured verifier over the CPU's worker processes. "auto" considers GPUs and
-    accelerators only: on a CPU OpenCL device (PoCL) the kernel never beats libsodium on
-    the same cores (docs/sigverify.md), so calibrating there would only slow the start."""
-    from bitcraps.accel._ed25519_procs import ProcessBatchVerifier
-    from bitcraps.accel.sigverify import BackendUnavailable, opencl_devices, select_verifier
-
-    cpu = ProcessBatchVerifier(VERIFY_THREADS)
-    if preference == "auto":
-        found, why_none = opencl_devices()
-        devices = [d for d in found if not d.type & CL_DEVICE_TYPE_CPU]
-        if not devices:
-            verifier, _ = select_verifier("cpu", cpu=cpu)
-            cpus = len(found) - len(devices)
-            return verifier, ("cpu: no GPU or accelerator OpenCL device"
-                              + (f" ({cpus} CPU device(s) are used only when forced)"
-                                 if cpus else f" ({why_none})"))
-        return select_verifier(preference, cpu=cpu, devices=devices)
-    try:
-        return select_verifier(preference, cpu=cpu)
-    except BackendUnavailable as exc:
-        cpu.close()
-        raise AccelUnavailable(str(exc)) from None
-
-
-class AccelUnavailable(Exception):
-    """The configuration forces an OpenCL backend this machine cannot provide."""

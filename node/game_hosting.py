@@ -1,0 +1,54 @@
+"""The games a node hosts: each table's replicated application, and a craps table's host.
+
+Every replica of a table must build the same application from the same table section: the
+craps rules come from the charter's limits only. The dice physics' final-state hash of each
+roll is part of the executed result (`CrapsApp.throw_hash`), computed on the backend the
+node selected at start; all backends give bit-identical throws, so replicas agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from bitcraps.consensus import Application, KeyValueApp, ReplicaConfig
+from bitcraps.games.craps import TableConfig
+from bitcraps.games.craps_app import CrapsApp
+from bitcraps.games.craps_duties import CrapsDuties
+
+from .config import TableSection
+from .craps_host import PHASE_TIMEOUT_S, CrapsHost, load_or_create_dkg_seed
+from .table_shell import TableShell
+
+__all__ = ["GAMES", "host_craps", "make_application"]
+
+GAMES = ("kv", "craps")
+
+
+def make_application(section: TableSection, config: ReplicaConfig,
+                     physics: Any) -> Application:
+    """A fresh application for the table; `physics` is an accel.physics backend."""
+    if section.game == "kv":
+        return KeyValueApp()
+    from bitcraps.accel._ed25519_group import SodiumEd25519Group
+    from bitcraps.accel.physics import throw_dice
+
+    def throw_hash(seed: bytes, dice: tuple[int, int]) -> bytes:
+        return bytes(throw_dice(seed, dice, physics).final_state_hash)
+
+    rules = TableConfig(min_bet=max(1, section.min_bet), max_bet=section.max_bet,
+                        max_players=max(1, section.seats))
+    return CrapsApp(config.table_id, config.replicas, rules, SodiumEd25519Group(),
+                    throw_hash=throw_hash)
+
+
+async def host_craps(app: CrapsApp, shell: TableShell, replica: int, seed_path: Path,
+                     player: bytes, tick_seconds: float, log: Any) -> CrapsHost:
+    """This replica's duties at the table (its DKG seed read or drawn first) and the player
+    this node is."""
+    seed = await trio.to_thread.run_sync(load_or_create_dkg_seed, seed_path)
+    timeout_ticks = max(1, int(PHASE_TIMEOUT_S / tick_seconds))
+    duties = CrapsDuties(app, replica, seed, phase_timeout_ticks=timeout_ticks)
+    return CrapsHost(app, shell, duties, player, tick_seconds, log)

@@ -1,0 +1,106 @@
+"""The control API's table routes, over the tables a node hosts (a mixin of `Node`).
+
+Tables are named by id or by a unique prefix of at least four hex digits. Requests whose
+signer does not matter (`submit`, `submit_many`) use the table's pool of client keys, so
+many are in flight at once; a player's craps actions are signed by the node's own key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from ._control import ControlError
+from .craps_host import CrapsHost
+from .hosted_table import HostedTable, describe_table
+from .table_shell import SubmitError
+
+__all__ = ["TableControl"]
+
+
+class TableControl:
+    tables_by_id: dict[bytes, HostedTable]
+    physics: Any
+
+    def _hosted(self, table_id: str) -> HostedTable:
+        """The hosted table `table_id` names: its id, or a unique prefix of it."""
+        wanted = table_id.lower()
+        found = [t for key, t in self.tables_by_id.items() if key.hex().startswith(wanted)]
+        if len(found) == 1 and len(wanted) >= 4:
+            return found[0]
+        if len(found) > 1 and len(wanted) >= 4:
+            raise ControlError(f"{table_id} names {len(found)} tables; give more of its id")
+        raise ControlError(f"this node hosts no table {table_id}", 404)
+
+    def _craps(self, table_id: str) -> CrapsHost:
+        table = self._hosted(table_id)
+        if table.craps is None:
+            raise ControlError(f"table {table.section.table_id} plays {table.section.game}, "
+                               "not craps", 409)
+        return table.craps
+
+    async def table_act(self, table_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        from ._craps_actions import action_from_json
+
+        host = self._craps(table_id)
+        return await host.act(action_from_json(host.player, body))
+
+    def table_game(self, table_id: str) -> dict[str, Any]:
+        table = self._hosted(table_id)
+        shown = describe_table(table)
+        if table.craps is not None:
+            shown["craps"] = table.craps.show()
+        return shown
+
+    async def table_roll(self, table_id: str) -> dict[str, Any]:
+        return await self._craps(table_id).roll()
+
+    def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
+        return self._craps(table_id).roll_json(roll)
+
+    async def table_roll_animation(self, table_id: str, roll: int) -> dict[str, Any]:
+        """A past roll's throw, replayed from its seed: frames for the web table, and its
+        final-state hash, which must equal the one the replicas executed."""
+        from bitcraps.accel.physics import throw_dice
+
+        host = self._craps(table_id)
+        shown = host.roll_json(roll)
+        seed, dice = bytes.fromhex(shown["seed"]), tuple(shown["dice"])
+        result = await trio.to_thread.run_sync(throw_dice, seed, dice, self.physics)
+        animation: dict[str, Any] = result.animation()
+        animation["matches_executed_roll"] = (
+            result.final_state_hash.hex() == shown["final_state_hash"])
+        return animation
+
+    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
+        return await self._craps(table_id).cash_out(amount)
+
+    async def submit_many(self, table_id: str,
+                          operations: list[bytes]) -> list[dict[str, Any]]:
+        """Commit several requests at once, each through its own pooled client key, so
+        they travel in the same batches; results in the order given."""
+        table = self._hosted(table_id)
+        results: list[dict[str, Any]] = [{} for _ in operations]
+
+        async def one(index: int, operation: bytes) -> None:
+            try:
+                timestamp, result = await table.shell.submit(operation, pooled=True)
+            except SubmitError as exc:
+                results[index] = {"error": str(exc)}
+            else:
+                results[index] = {"timestamp": timestamp, "result": result.hex()}
+
+        async with trio.open_nursery() as nursery:
+            for index, operation in enumerate(operations):
+                nursery.start_soon(one, index, operation)
+        return results
+
+    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
+        table = self._hosted(table_id)
+        try:
+            timestamp, result = await table.shell.submit(operation, pooled=True)
+        except SubmitError as exc:
+            raise ControlError(str(exc), 503) from None
+        return {"table_id": table.section.table_id, "timestamp": timestamp,
+                "result": result.hex()}
