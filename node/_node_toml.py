@@ -49,7 +49,9 @@ tcp_host = "127.0.0.1"
 tcp_port = 0
 
 [network]
-# libp2p listen addresses (multiaddrs). Port 0 picks a free port.
+# libp2p listen addresses (multiaddrs). Port 0 picks a free port. TCP connections use Noise
+# and yamux; an address such as "/ip4/0.0.0.0/udp/4001/quic-v1" adds QUIC v1 (TLS 1.3 and
+# QUIC's own streams), where a peer that vanished is noticed after 10 s of silence.
 listen_addrs = ["/ip4/127.0.0.1/tcp/0"]
 
 # Peers to dial at start: "/ip4/<addr>/tcp/<port>/p2p/<peer id>" (or /ip6/, /dns4/, /dns6/,

@@ -30,8 +30,8 @@ BITCRAPS = str(Path(sys.executable).with_name("bitcraps"))
 TABLE_ID = "b17c4a95b17c4a95b17c4a95b17c4a95"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
+def free_port(*, udp: bool = False) -> int:
+    with socket.socket(type=socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
@@ -52,6 +52,7 @@ class Daemon:
     notify: socket.socket | None = None
     ready_timeout_s: float = 30.0
     table_id: str = TABLE_ID
+    quic: bool = False
 
     @property
     def peer_id(self) -> str:
@@ -61,6 +62,8 @@ class Daemon:
 
     @property
     def multiaddr(self) -> str:
+        if self.quic:
+            return f"/ip4/{self.host}/udp/{self.port}/quic-v1"
         return f"/ip4/{self.host}/tcp/{self.port}"
 
     @property
@@ -148,13 +151,13 @@ def wait_until(what: str, check: Callable[[], bool], timeout_s: float = 60.0) ->
 def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None,
                  hosts: list[str] | None = None,
                  command_prefixes: list[list[str]] | None = None,
-                 shared_table: bool = True) -> list[Daemon]:
+                 shared_table: bool = True, quic: bool = False) -> list[Daemon]:
     """Initialise `count` data dirs and write each a node.toml hosting one shared table.
 
     `hosts[i]` is daemon i's listen address (default loopback, each on a free port);
     `command_prefixes[i]` runs it under a wrapper such as `ip netns exec NAME`. Without
     `shared_table` the daemons host no table and bootstrap from each other, ready for
-    `bitcraps table create`."""
+    `bitcraps table create`. With `quic` they listen on QUIC v1 instead of TCP."""
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="bcd-", dir="/tmp"))  # AF_UNIX paths are short
     daemons = []
@@ -162,7 +165,7 @@ def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None,
         data_dir = root / f"n{i}"
         subprocess.run([BITCRAPS, "init", "--data-dir", str(data_dir)],
                        capture_output=True, check=True)
-        daemon = Daemon(i, data_dir, free_port())
+        daemon = Daemon(i, data_dir, free_port(udp=quic), quic=quic)
         if hosts is not None:
             daemon.host = hosts[i]
         if command_prefixes is not None:

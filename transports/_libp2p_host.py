@@ -21,6 +21,7 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
+from libp2p.transport.quic.config import QUICTransportConfig
 from multiaddr import Multiaddr
 
 ED25519_PUBLIC_KEY_BYTES = 32
@@ -53,6 +54,12 @@ def public_key_from_id(peer_id: ID) -> bytes | None:
     return raw
 
 
+QUIC_V1 = "/quic-v1"
+# A peer that vanishes without closing (killed, unplugged) is noticed when its connection has
+# been silent this long: QUIC has no socket error to tell. py-libp2p's default is 600 s.
+QUIC_IDLE_TIMEOUT_S = 10.0
+
+
 def build_host(
     seed: bytes,
     *,
@@ -61,7 +68,8 @@ def build_host(
     max_retries: int = 0,
     enable_mdns: bool = False,
 ) -> IHost:
-    """A host with identity `seed`, TCP + Noise + yamux only, one connection per peer.
+    """A host with identity `seed`, TCP + Noise + yamux only, one connection per peer; and
+    QUIC (v1, with its own TLS 1.3 and streams) when a listen address asks for `/quic-v1`.
 
     `ConnectionConfig(max_connections_per_peer=1)` avoids the 250 ms happy-eyeballs stall on
     every dial; the auto-connector (which redials every peer in the peerstore, dead ones too)
@@ -80,6 +88,10 @@ def build_host(
         listen_addrs=listen_addrs,
         connection_config=ConnectionConfig(max_connections_per_peer=1, dial_timeout=dial_timeout_s),
         enable_mDNS=enable_mdns,
+        enable_quic=any(QUIC_V1 in str(address) for address in listen_addrs),
+        quic_transport_opt=QUICTransportConfig(idle_timeout=QUIC_IDLE_TIMEOUT_S,
+                                               max_connections_per_peer=1,
+                                               dial_timeout=dial_timeout_s),
     )
     network = host.get_network()
     network.retry_config = RetryConfig(max_retries=max_retries)  # type: ignore[attr-defined]

@@ -61,6 +61,20 @@ def test_four_daemons_commit_survive_kill_9_and_converge(cluster: list[Daemon]) 
     assert commit(victim, b"chips") == 71
 
 
+def test_four_daemons_commit_over_quic() -> None:
+    daemons = make_cluster(4, quic=True)
+    try:
+        for daemon in daemons:
+            daemon.start()
+        assert all("/quic-v1/" in a for a in daemons[0].api.get("/v1/identity")["addresses"])
+        for expected in range(1, 11):
+            assert commit(daemons[expected % 4], b"quic") == expected
+        wait_caught_up(daemons[3], daemons[0])
+        assert len({daemon.table()["state_digest"] for daemon in daemons}) == 1
+    finally:
+        stop_all(daemons)
+
+
 def test_sigterm_drains_and_exits_zero(cluster: list[Daemon]) -> None:
     entry = cluster[1]
     assert commit(entry, b"t") == 1

@@ -19,6 +19,7 @@ from bitcraps.transports._libp2p_host import build_host, peer_id_for
 from bitcraps.transports.libp2p_transport import PROTOCOL_ID, Libp2pTransport
 
 LOOPBACK = "/ip4/127.0.0.1/tcp/0"
+QUIC_LOOPBACK = "/ip4/127.0.0.1/udp/0/quic-v1"
 
 
 def seed(n: int) -> bytes:
@@ -33,8 +34,11 @@ class Libp2pBackend:
         self._scopes: dict[bytes, trio.CancelScope] = {}
         self._count = 0
 
+    listen_addrs: tuple[str, ...] = (LOOPBACK,)
+
     async def start(self, **options: object) -> Libp2pTransport:
         self._count += 1
+        options.setdefault("listen_addrs", self.listen_addrs)
         t = Libp2pTransport(os.urandom(32), **options)  # type: ignore[arg-type]
 
         async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -85,6 +89,22 @@ class TestLibp2pConformance(TransportConformance):
     @pytest.fixture
     def backend(self, libp2p_backend: Libp2pBackend) -> Libp2pBackend:
         return libp2p_backend
+
+    @pytest.fixture
+    def clock(self) -> None:
+        return None
+
+
+class QuicBackend(Libp2pBackend):
+    listen_addrs = (QUIC_LOOPBACK,)
+
+
+class TestLibp2pQuicConformance(TransportConformance):
+    """The same battery with QUIC v1 (TLS 1.3 and QUIC's own streams) instead of TCP."""
+
+    @pytest.fixture
+    def backend(self, nursery: trio.Nursery) -> Libp2pBackend:
+        return QuicBackend(nursery)
 
     @pytest.fixture
     def clock(self) -> None:
