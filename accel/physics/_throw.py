@@ -71,7 +71,7 @@ class ThrowResult:
 
 
 def throw_dice(seed: bytes, values: tuple[int, int], backend: PhysicsBackend) -> ThrowResult:
-    """Simulate the throw ``seed`` names and relabel it to show ``values`` (each 1..6)."""
+    """Run the throw ``seed`` names through the physics; relabel it to show ``values`` (1..6)."""
     return throw_dice_batch([seed], [values], backend)[0]
 
 
