@@ -12,10 +12,22 @@ factory (`make_signer(seed32) -> Signer`) and a batch verifier, the real Ed25519
 
 A `Workload` runs a real application and its own clients in place of the key-value ones
 (`bitcraps.games.sim_craps` runs a craps table this way).
+
+`hostile_msgpack(rng)` and `mutate_msgpack(rng, data)` make structurally hostile payloads
+(deep nesting, huge declared lengths, list bombs, non-canonical forms) for fuzzers and for
+Byzantine replicas and clients to sign.
 """
 
 from .._crypto import SignatureCheck
 from ._byzantine import REPLICA_BEHAVIOURS
+from ._hostile import (
+    RandomSource,
+    deep_nesting,
+    hostile_msgpack,
+    list_bomb,
+    mutate_bytes,
+    mutate_msgpack,
+)
 from ._invariants import InvariantChecker, Liveness, buffer_bound, log_bound
 from ._network import LinkFaults, Network, Partition
 from ._nodes import ReplicaNode
@@ -33,4 +45,6 @@ __all__ = [
     "Workload", "WorkloadHost", "key_seed",
     "buffer_bound", "log_bound", "make_scenario", "parse_faults", "run_many", "run_scenario",
     "summarize",
+    "RandomSource", "deep_nesting", "hostile_msgpack", "list_bomb", "mutate_bytes",
+    "mutate_msgpack",
 ]
