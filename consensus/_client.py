@@ -1,4 +1,13 @@
-"""A sans-I/O client of a table: signs requests, retransmits, accepts f+1 matching replies."""
+"""A sans-I/O client of a table: signs requests, retransmits, accepts f+1 matching replies.
+
+A reply counts only for the request outstanding now: same client key and same timestamp. A
+client must therefore never reuse a timestamp (the shell numbers requests from what the
+replicas executed and from a durable high-water mark, `advance_timestamp`): a replica answers a
+repeat of a client's last executed timestamp with its cached reply, and a reply carries no
+digest of the operation it answers. An honest replica also resends a cached reply only for the
+very request it executed (consensus/_normal_case.py), so f+1 matching replies are never an
+old result for a new operation.
+"""
 
 from __future__ import annotations
 
@@ -51,8 +60,25 @@ class Client:
     def busy(self) -> bool:
         return self._outstanding is not None
 
+    @property
+    def outstanding_timestamp(self) -> int | None:
+        """The timestamp of the request awaiting its replies, if any."""
+        return None if self._outstanding is None else self._outstanding.envelope.message.timestamp
+
+    @property
+    def next_timestamp(self) -> int:
+        """The timestamp the next request will carry; it only ever grows."""
+        return self._next_timestamp
+
+    def advance_timestamp(self, at_least: int) -> None:
+        """Number the next request from `at_least` if that is later: timestamps follow the
+        clock where it runs ahead, and stay strictly increasing where it went back."""
+        self._next_timestamp = max(self._next_timestamp, at_least)
+
     def submit(self, operation: bytes, *, quorum: int | None = None) -> Envelope[Request]:
-        """Sign a request and queue it for every replica. One request at a time.
+        """Sign a request and queue it for every replica. One request at a time: a request
+        keeps being retransmitted until it completes, and submitting while `busy` is the
+        caller's bug (LocalProtocolError).
 
         It completes once `quorum` replicas (default f+1) sent the same result; asking for
         2f+1 gets a reply certificate (`Completed.replies`), at the price of waiting for

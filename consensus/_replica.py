@@ -140,6 +140,12 @@ class Replica:
     def now_ticks(self) -> int:
         return self._r.now_ticks
 
+    def client_timestamp(self, client: bytes) -> int:
+        """The timestamp of `client`'s newest request this replica executed (0 if none):
+        replicas ignore any request of that client that is not later."""
+        record = self._r.clients.get(client)
+        return 0 if record is None else record.timestamp
+
     def state_digest(self) -> bytes:
         """Digest of the replicated state (application and client table) right now."""
         from ._state import state_digest

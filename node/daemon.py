@@ -38,6 +38,7 @@ from bitcraps.games.craps_app import CrapsApp
 from ._charter import HOST_PROTOCOL, Charter
 from ._control import ControlError
 from .accel_setup import AccelUnavailable, client_pool_signer, select_signature_verifier
+from .client_stamps import StampFile
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
 from .game_hosting import GAMES, host_craps, make_application
 from .hosted_table import HostedTable, describe_table
@@ -172,6 +173,7 @@ class Node(TableControl):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         storage = await trio.to_thread.run_sync(SqliteStorage, path)
         records = await trio.to_thread.run_sync(storage.records)
+        stamps = await trio.to_thread.run_sync(StampFile, path.with_suffix(".client-stamps"))
         app = make_application(section, replica_config, self.physics)
         seed = int.from_bytes(os.urandom(8), "big")
         if records:
@@ -187,6 +189,7 @@ class Node(TableControl):
             verify_inline=_verify_inline,
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
             offload=self._offload, on_event=events.append, client_pool=self._client_pool,
+            client_stamps=stamps,
         )
         table = HostedTable(section, replica_config, storage, shell, trio.current_time())
         shell.on_event = partial(self._on_event, table)
@@ -551,7 +554,7 @@ async def open_node(config: NodeConfig, identity: NodeIdentity,
 
 def _section_for(charter: Charter) -> TableSection:
     return TableSection.model_validate({
-        "table_id": charter.table_id.hex(), "game": charter.game,
+        "table_id": charter.table_id.hex(), "salt": charter.salt.hex(), "game": charter.game,
         "replicas": [key.hex() for key in charter.replicas],
         "min_bet": charter.min_bet, "max_bet": charter.max_bet, "seats": charter.seats})
 

@@ -9,15 +9,13 @@ node's API commit requests on the table.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
 from bitcraps.consensus import (
-    Client,
     Completed,
     DecodeError,
     Envelope,
@@ -32,10 +30,23 @@ from bitcraps.consensus import (
     decode_envelope,
 )
 
+from .client_stamps import ClientStamps
+from .table_clients import (
+    ClientsBusy,
+    LocalClient,
+    OutcomeUnknown,
+    PendingRequest,
+    SubmitError,
+    TableClients,
+    wall_clock_us,
+)
 from .verification import VerificationCache, apply_verdicts, plan_batch
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
+
+__all__ = ["ClientsBusy", "OutcomeUnknown", "PendingRequest", "SubmitError", "TableShell",
+           "inline_offload", "thread_offload", "ticks_for"]
 
 INLINE_VERIFY_MAX = 4
 INBOX_FRAMES = 4096
@@ -64,10 +75,6 @@ class Storage(Protocol):
     def write(self, records: Sequence[Record], sync: bool = True) -> None: ...
 
 
-class SubmitError(Exception):
-    """A request could not be committed (timed out, or the shell is stopping)."""
-
-
 @dataclass(slots=True)
 class TableStatistics:
     frames_in: int = 0
@@ -82,16 +89,6 @@ class TableStatistics:
     send_failures: int = 0
 
 
-@dataclass(slots=True)
-class _LocalClient:
-    """One of this node's PBFT clients of the table, and whoever waits on its request."""
-
-    client: Client
-    lock: trio.Lock = field(default_factory=trio.Lock)
-    waiter: trio.Event | None = None
-    completed: Completed | None = None
-
-
 class TableShell:
     def __init__(self, *, config: ReplicaConfig, replica: Replica, storage: Storage,
                  signer: Signer, verify_batch: BatchVerify, send_frame: FrameSender,
@@ -99,7 +96,11 @@ class TableShell:
                  on_event: Callable[[Event], None] | None = None,
                  on_executed: Callable[[Executed], None] | None = None,
                  verify_inline: BatchVerify | None = None,
-                 client_pool: Sequence[Signer] = ()) -> None:
+                 client_pool: Sequence[Signer] = (),
+                 client_stamps: ClientStamps | None = None,
+                 clock_us: Callable[[], int] = wall_clock_us) -> None:
+        """`client_stamps` keeps our clients' request timestamps increasing across restarts
+        (in memory if None); `clock_us` is the wall clock they follow, in microseconds."""
         self.config = config
         self.replica = replica
         self.stats = TableStatistics()
@@ -120,13 +121,10 @@ class TableShell:
         )
         self._outboxes: dict[bytes, trio.MemorySendChannel[bytes]] = {}
         self._nursery: trio.Nursery | None = None
-        self._own = self._local_client(signer)
-        self._clients = {self._me: self._own}
-        self._idle_send, self._idle = trio.open_memory_channel[_LocalClient](len(client_pool))
-        for pool_signer in client_pool:
-            local = self._local_client(pool_signer)
-            self._clients[pool_signer.public_key] = local
-            self._idle_send.send_nowait(local)
+        self._clients = TableClients(config, signer, client_pool,
+                                     last_executed=replica.client_timestamp,
+                                     offload=self._offload, stamps=client_stamps,
+                                     clock_us=clock_us)
         self._progress = trio.Event()
         self._executed_seq = replica.last_executed_seq
 
@@ -156,7 +154,9 @@ class TableShell:
 
         The request is signed by this node's key, one at a time; with `pooled`, by the
         next idle key of the client pool, so that many can be in flight at once (for
-        requests whose signer does not matter to the application)."""
+        requests whose signer does not matter to the application). `SubmitError` after
+        `timeout_seconds`: `ClientsBusy` (never sent) or `OutcomeUnknown` (sent, and still
+        retransmitted until it completes)."""
         completed = await self.submit_with_quorum(operation, None, timeout_seconds,
                                                   pooled=pooled)
         return completed.timestamp, completed.result
@@ -166,28 +166,19 @@ class TableShell:
                                  pooled: bool = False) -> Completed:
         """Commit one request and wait for `quorum` matching replies (default f+1): with
         2f+1, `Completed.replies` is a certificate of the result anyone can check."""
-        if not pooled or len(self._clients) == 1:
-            async with self._own.lock:
-                return await self._commit(self._own, operation, quorum, timeout_seconds)
-        local = await self._idle.receive()
-        try:
-            return await self._commit(local, operation, quorum, timeout_seconds)
-        finally:
-            self._idle_send.send_nowait(local)
+        deadline = trio.current_time() + timeout_seconds
+        pending = await self.send_request(operation, quorum, deadline, pooled=pooled)
+        return await pending.wait(deadline - trio.current_time())
 
-    async def _commit(self, local: _LocalClient, operation: bytes, quorum: int | None,
-                      timeout_seconds: float) -> Completed:
-        done = local.waiter = trio.Event()
-        local.client.submit(operation, quorum=quorum)
+    async def send_request(self, operation: bytes, quorum: int | None, deadline: float, *,
+                           pooled: bool = False) -> PendingRequest:
+        """Send one request as soon as a client is free (`ClientsBusy` if none is by
+        `deadline`); its `PendingRequest` completes once `quorum` replicas agree, however
+        long after any caller stopped waiting."""
+        pending = await self._clients.send(operation, quorum, deadline, pooled=pooled)
         self._flush_clients()
         self._wake_loop()
-        with trio.move_on_after(timeout_seconds):
-            await done.wait()
-        local.waiter = None
-        if not done.is_set() or local.completed is None:
-            raise SubmitError(f"no quorum answered within {timeout_seconds:g} s")
-        completed, local.completed = local.completed, None
-        return completed
+        return pending
 
     async def wait_progress(self) -> None:
         """Return after the replica next executes something (for health and watchdog)."""
@@ -232,9 +223,7 @@ class TableShell:
     def _tick(self) -> None:
         self.stats.ticks += 1
         self.replica.tick()
-        for local in self._clients.values():
-            if local.client.busy:
-                local.client.tick()
+        self._clients.tick()
         self._flush_clients()
 
     async def _verify_and_step(self, batch: list[tuple[bytes, Envelope[Any]]]) -> None:
@@ -290,31 +279,24 @@ class TableShell:
         self._enqueue(peer, envelope.wire)
 
     def _take_reply(self, envelope: Envelope[Any]) -> None:
-        local = self._clients.get(envelope.message.client)
+        local = self._clients.by_key.get(envelope.message.client)
         if local is not None:
             local.client.step(envelope)
-            self._collect_completed(local)
+            self._clients.collect(local)
 
     def _flush_clients(self) -> None:
-        for local in self._clients.values():
-            for send in local.client.take_sends():
+        for local in self._clients:
+            for send in self._clients.take_sends(local):
                 for peer in send.recipients:
                     if peer == self._me:
                         self.replica.propose(send.envelope)
                     else:
                         self._enqueue(peer, send.envelope.wire)
-            self._collect_completed(local)
+            self._clients.collect(local)
 
-    def _collect_completed(self, local: _LocalClient) -> None:
-        for completed in local.client.take_completed():
-            local.completed = completed
-            if local.waiter is not None:
-                local.waiter.set()
-
-    def _local_client(self, signer: Signer) -> _LocalClient:
-        client = Client(self.config, signer, first_timestamp=time.time_ns() // 1000,
-                        retransmit_timeout_ticks=self.config.view_change_timeout_ticks)
-        return _LocalClient(client)
+    def client_of(self, key: bytes) -> LocalClient | None:
+        """This node's client with public key `key` (its own, or one of the pool)."""
+        return self._clients.by_key.get(key)
 
     def _enqueue(self, peer: bytes, frame: bytes) -> None:
         outbox = self._outboxes.get(peer)

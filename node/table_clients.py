@@ -1,0 +1,191 @@
+"""This node's PBFT clients of one table: its own key and a pool of keys derived from it.
+
+PBFT's client rule, kept through timeouts: a request that has not completed is still
+outstanding and is retransmitted to every replica until it does. A caller that stops waiting
+gets `OutcomeUnknown` (the request may still commit); its client is not used for another
+request until that one completes. A new request waits, within its own deadline, for a free
+client, and otherwise gets `ClientsBusy`: it was never sent. Timestamps only grow, across
+restarts and clock steps too: each client numbers from the latest of the replica's record of
+its last executed request + 1, the durable ceiling in `ClientStamps`, and the clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from bitcraps.consensus import Client, Completed, ReplicaConfig, Send, Signer
+
+from .client_stamps import STAMP_BLOCK, ClientStamps, MemoryStamps
+
+__all__ = ["ClientsBusy", "OutcomeUnknown", "PendingRequest", "SubmitError", "TableClients",
+           "wall_clock_us"]
+
+Offload = Callable[..., Awaitable[Any]]
+
+
+class SubmitError(Exception):
+    """A request could not be committed in time. Unless it is `OutcomeUnknown`, it was
+    never sent."""
+
+
+class ClientsBusy(SubmitError):
+    """No client was free within the deadline; the request was never sent."""
+
+
+class OutcomeUnknown(SubmitError):
+    """The request was sent but no quorum answered in time. It is still outstanding and
+    retransmitted: it may yet commit. `pending.wait` can go on waiting for it."""
+
+    def __init__(self, timeout_seconds: float, pending: PendingRequest) -> None:
+        super().__init__(
+            f"no quorum answered within {timeout_seconds:g} s; the request is still being "
+            "retransmitted to the table's replicas and may yet commit (outcome unknown)")
+        self.pending = pending
+
+
+def wall_clock_us() -> int:
+    return time.time_ns() // 1000
+
+
+class PendingRequest:
+    """One sent request, until f+1 (or the quorum asked for) replicas agree on its result."""
+
+    def __init__(self, timestamp: int) -> None:
+        self.timestamp = timestamp
+        self.completed: Completed | None = None
+        self._done = trio.Event()
+
+    def finish(self, completed: Completed) -> None:
+        self.completed = completed
+        self._done.set()
+
+    async def wait(self, timeout_seconds: float) -> Completed:
+        """The agreed result, or `OutcomeUnknown` after `timeout_seconds` (call again to
+        keep waiting: the request is still being retransmitted)."""
+        with trio.move_on_after(max(0.0, timeout_seconds)):
+            await self._done.wait()
+        if self.completed is None:
+            raise OutcomeUnknown(timeout_seconds, self)
+        return self.completed
+
+
+@dataclass(slots=True, eq=False)
+class LocalClient:
+    """One client key, and the request it is working on."""
+
+    client: Client
+    pooled: bool
+    lock: trio.Lock = field(default_factory=trio.Lock)
+    idle: trio.Event = field(default_factory=trio.Event)
+    pending: PendingRequest | None = None
+
+
+class TableClients:
+    def __init__(self, config: ReplicaConfig, own: Signer, pool: Sequence[Signer], *,
+                 last_executed: Callable[[bytes], int], offload: Offload,
+                 stamps: ClientStamps | None = None,
+                 clock_us: Callable[[], int] = wall_clock_us) -> None:
+        self._config = config
+        self._offload = offload
+        self._stamps: ClientStamps = stamps if stamps is not None else MemoryStamps()
+        self._stamp_lock = trio.Lock()
+        self._clock_us = clock_us
+        self.own = self._make(own, last_executed, pooled=False)
+        self.by_key = {own.public_key: self.own}
+        self._idle_send, self._idle = trio.open_memory_channel[LocalClient](len(pool))
+        for signer in pool:
+            local = self._make(signer, last_executed, pooled=True)
+            self.by_key[signer.public_key] = local
+            self._idle_send.send_nowait(local)
+
+    def _make(self, signer: Signer, last_executed: Callable[[bytes], int], *,
+              pooled: bool) -> LocalClient:
+        first = max(self._stamps.ceiling, last_executed(signer.public_key) + 1,
+                    self._clock_us())
+        client = Client(self._config, signer, first_timestamp=first,
+                        retransmit_timeout_ticks=self._config.view_change_timeout_ticks)
+        local = LocalClient(client, pooled)
+        local.idle.set()
+        return local
+
+    @property
+    def pool_size(self) -> int:
+        return len(self.by_key) - 1
+
+    def __iter__(self) -> Iterator[LocalClient]:
+        return iter(self.by_key.values())
+
+    async def send(self, operation: bytes, quorum: int | None, deadline: float, *,
+                   pooled: bool) -> PendingRequest:
+        """Sign and queue `operation` on a free client (a pooled one if asked and there
+        are any); `ClientsBusy` if none is free by `deadline`."""
+        if pooled and self.pool_size:
+            return await self._send_pooled(operation, quorum, deadline)
+        own = self.own
+        with trio.move_on_at(deadline):
+            async with own.lock:  # first come, first served
+                while own.client.busy:
+                    await own.idle.wait()
+                return await self._send_on(own, operation, quorum)
+        raise ClientsBusy("this node's client of the table is still retransmitting an earlier "
+                          "request whose outcome is unknown; try again later")
+
+    async def _send_pooled(self, operation: bytes, quorum: int | None,
+                           deadline: float) -> PendingRequest:
+        local: LocalClient | None = None
+        with trio.move_on_at(deadline):
+            local = await self._idle.receive()
+        if local is None:
+            raise ClientsBusy(f"all {self.pool_size} of this node's client keys for the table "
+                              "are retransmitting earlier requests; try again later")
+        try:
+            return await self._send_on(local, operation, quorum)
+        finally:
+            if not local.client.busy:  # not sent after all: free again at once
+                self._idle_send.send_nowait(local)
+
+    async def _send_on(self, local: LocalClient, operation: bytes,
+                       quorum: int | None) -> PendingRequest:
+        client = local.client
+        client.advance_timestamp(self._clock_us())
+        while client.next_timestamp >= self._stamps.ceiling:
+            await self._reserve(client.next_timestamp + STAMP_BLOCK)
+        envelope = client.submit(operation, quorum=quorum)  # no await since the check
+        pending = local.pending = PendingRequest(envelope.message.timestamp)
+        local.idle = trio.Event()
+        return pending
+
+    async def _reserve(self, ceiling: int) -> None:
+        """Durably raise the ceiling before a request at or above it leaves."""
+        async with self._stamp_lock:
+            if ceiling > self._stamps.ceiling:
+                try:
+                    await self._offload(self._stamps.reserve, ceiling)
+                except OSError as exc:
+                    raise SubmitError("cannot record this node's request timestamps: "
+                                      f"{exc.strerror}") from None
+
+    def take_sends(self, local: LocalClient) -> list[Send]:
+        return local.client.take_sends()
+
+    def collect(self, local: LocalClient) -> None:
+        """Hand completed requests to whoever waits (or waited) on them; free the client."""
+        for completed in local.client.take_completed():
+            pending = local.pending
+            if pending is None or pending.timestamp != completed.timestamp:
+                continue
+            local.pending = None
+            pending.finish(completed)
+            local.idle.set()
+            if local.pooled:
+                self._idle_send.send_nowait(local)
+
+    def tick(self) -> None:
+        for local in self.by_key.values():
+            if local.client.busy:
+                local.client.tick()
