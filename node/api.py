@@ -33,14 +33,17 @@ scraper sends the token with ``authorization: {credentials_file: <cookie>}``.
 Errors are ``{"error": "<message>"}``: 401 for a missing or wrong token, 400 for a malformed
 body (the message names the field), 404/405 for unknown routes, 413 for a body over
 ``max_body_bytes``, a `ControlError`'s own status, and 500 ``internal error`` for anything
-else (the traceback goes to the log, never to the client).
+else (logged once with its traceback, which never reaches the client).
+
+Input is checked before any of it is used: a body is at most ``max_body_bytes`` and
+``MAX_JSON_DEPTH`` levels deep before it is parsed; every integer field has a range (chips
+in ``[1, 2**62]``, table limits in ``TABLE_LIMITS``); path parameters are ASCII (a table id
+is hex digits, a roll number ``[0-9]+``), so ``/rolls/\u0663`` is a 400, not roll 3.
 """
 
 from __future__ import annotations
 
-import binascii
 import hmac
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -52,12 +55,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bitcraps.node._bounded_json import MAX_JSON_DEPTH, JsonRejected, loads_bounded
 from bitcraps.node._control import ControlError, NodeControl
 
-__all__ = ["MAX_BODY_BYTES", "build_app"]
+__all__ = ["MAX_BODY_BYTES", "MAX_CHIPS", "TABLE_LIMITS", "build_app"]
 
 MAX_BODY_BYTES = 1 << 20
 MAX_OPERATIONS = 1024
+MAX_CHIPS = 1 << 62  # the most chips on a table at once (the games' ledger)
+MAX_ROLL_DIGITS = 19
+# POST /v1/tables: each integer field's range (replicas as the charter allows them).
+TABLE_LIMITS = {"replicas": (1, 64), "min_bet": (0, MAX_CHIPS), "max_bet": (0, MAX_CHIPS),
+                "seats": (0, 1024)}
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 log = structlog.get_logger("bitcraps.node.api")
 
@@ -71,10 +81,29 @@ class _BadRequest(Exception):
 
 
 def _hex_operation(text: str, name: str) -> bytes:
-    try:
-        return bytes.fromhex(text)
-    except (ValueError, binascii.Error):
-        raise _BadRequest(f"field {name!r} must hold hex strings") from None
+    if len(text) % 2 or not _HEX_DIGITS.issuperset(text):  # fromhex skips whitespace
+        raise _BadRequest(f"field {name!r} must hold hex strings")
+    return bytes.fromhex(text)
+
+
+def _int_in(body: dict[str, Any], name: str, low: int, high: int) -> int:
+    """An integer field within [low, high] (a JSON bool is not an integer)."""
+    if name not in body:
+        raise _BadRequest(f"field {name!r} is missing")
+    value = body[name]
+    if type(value) is not int:
+        raise _BadRequest(f"field {name!r} must be an integer")
+    if not low <= value <= high:
+        raise _BadRequest(f"field {name!r} must be between {low} and {high}")
+    return value
+
+
+def _table_id(request: Request) -> str:
+    """The `{table_id}` path parameter: hex digits only (an id or a prefix of one)."""
+    table_id: str = request.path_params["table_id"]
+    if not table_id or len(table_id) > 64 or not _HEX_DIGITS.issuperset(table_id):
+        raise _BadRequest("a table id is hex digits (the id, or a unique prefix of it)", 404)
+    return table_id
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -118,7 +147,8 @@ def build_app(
 
     async def read_json(request: Request) -> dict[str, Any]:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
+        if length is not None and (not (length.isascii() and length.isdigit())
+                                   or int(length) > max_body_bytes):
             raise _BadRequest(f"request body over {max_body_bytes} bytes", 413)
         body = bytearray()
         async for chunk in request.stream():
@@ -126,9 +156,10 @@ def build_app(
             if len(body) > max_body_bytes:
                 raise _BadRequest(f"request body over {max_body_bytes} bytes", 413)
         try:
-            value = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _BadRequest(f"request body is not valid JSON: {exc}") from None
+            value = loads_bounded(bytes(body), max_bytes=max_body_bytes,
+                                  max_depth=MAX_JSON_DEPTH)
+        except JsonRejected as exc:
+            raise _BadRequest(f"request body: {exc}") from None
         if not isinstance(value, dict):
             raise _BadRequest("request body must be a JSON object")
         return value
@@ -156,12 +187,11 @@ def build_app(
     async def create_table(request: Request) -> Response:
         body = await read_json(request)
         game = field(body, "game", str, "a game name")
-        replicas = field(body, "replicas", int, "an integer")
-        limits = {name: field(body, name, int, "an integer")
+        replicas = _int_in(body, "replicas", *TABLE_LIMITS["replicas"])
+        limits = {name: _int_in(body, name, *TABLE_LIMITS[name])
                   for name in ("min_bet", "max_bet", "seats") if name in body}
-        for name, value in limits.items():
-            if value < 0:
-                raise _BadRequest(f"field {name!r} must not be negative")
+        if limits.get("min_bet", 1) > limits.get("max_bet", 1000):
+            raise _BadRequest("field 'min_bet' must not be above 'max_bet'")
         return JSONResponse(await control.create_table(game, replicas, **limits),
                             status_code=201)
 
@@ -181,7 +211,7 @@ def build_app(
 
     async def submit(request: Request) -> Response:
         body = await read_json(request)
-        table_id = request.path_params["table_id"]
+        table_id = _table_id(request)
         if "operations" in body:
             hexes = field(body, "operations", list, "a list of hex strings")
             if not 1 <= len(hexes) <= MAX_OPERATIONS or not all(
@@ -195,35 +225,35 @@ def build_app(
         return JSONResponse(await control.submit(table_id, operation))
 
     async def table_game(request: Request) -> Response:
-        return JSONResponse(control.table_game(request.path_params["table_id"]))
+        return JSONResponse(control.table_game(_table_id(request)))
 
     async def table_act(request: Request) -> Response:
         body = await read_json(request)
         field(body, "action", str, "an action name")
-        return JSONResponse(await control.table_act(request.path_params["table_id"], body))
+        return JSONResponse(await control.table_act(_table_id(request), body))
 
     async def table_roll(request: Request) -> Response:
-        return JSONResponse(await control.table_roll(request.path_params["table_id"]))
+        return JSONResponse(await control.table_roll(_table_id(request)))
 
     def roll_number(request: Request) -> int:
         number: str = request.path_params["roll"]
-        if not number.isdigit() or len(number) > 19:
-            raise _BadRequest("a roll number is a non-negative integer")
+        # str.isdigit() and int() take any script's digits ("\u0663" is 3): ASCII only
+        if not number.isascii() or not number.isdigit() or len(number) > MAX_ROLL_DIGITS:
+            raise _BadRequest("a roll number is a non-negative integer in ASCII digits")
         return int(number)
 
     async def table_roll_record(request: Request) -> Response:
-        return JSONResponse(control.table_roll_record(request.path_params["table_id"],
+        return JSONResponse(control.table_roll_record(_table_id(request),
                                                       roll_number(request)))
 
     async def table_roll_animation(request: Request) -> Response:
         return JSONResponse(await control.table_roll_animation(
-            request.path_params["table_id"], roll_number(request)))
+            _table_id(request), roll_number(request)))
 
     async def table_cash_out(request: Request) -> Response:
         body = await read_json(request)
-        amount = field(body, "amount", int, "an integer") if "amount" in body else None
-        return JSONResponse(await control.table_cash_out(request.path_params["table_id"],
-                                                         amount))
+        amount = _int_in(body, "amount", 1, MAX_CHIPS) if "amount" in body else None
+        return JSONResponse(await control.table_cash_out(_table_id(request), amount))
 
     async def stop(request: Request) -> Response:
         control.request_stop()

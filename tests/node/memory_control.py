@@ -117,6 +117,21 @@ class InMemoryControl:
         return {"table_id": table_id, "timestamp": len(table.log),
                 "result": hashlib.sha256(operation).hexdigest()}
 
+    def table_game(self, table_id: str) -> dict[str, Any]:
+        if table_id not in self.table_map:
+            raise ControlError(f"no table {table_id}", 404)
+        return next(t for t in self.tables() if t["table_id"] == table_id)
+
+    def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
+        if table_id not in self.table_map:
+            raise ControlError(f"no table {table_id}", 404)
+        return {"roll": roll}
+
+    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
+        if table_id not in self.table_map:
+            raise ControlError(f"no table {table_id}", 404)
+        return {"events": [], "amount": amount}
+
     def request_stop(self) -> None:
         self.stop_requested.set()
 

@@ -306,3 +306,92 @@ async def test_tcp_listener_serves_the_same_app(nursery: trio.Nursery, data_dir:
     async with httpx.AsyncClient(base_url=bind, headers={"authorization": "Bearer tok"}) as http:
         assert (await http.get("/v1/identity")).json() == control.identity()
     shutdown.set()
+
+
+# --- hostile input: every case is a 4xx naming the problem, never the 500 handler -----------
+
+DEEP_BODIES = [b"[" * 100_000, b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+               b'{"key": "k", "value": "v", "x": ' + b"[" * 40 + b"]" * 40 + b"}"]
+
+
+@pytest.mark.parametrize("content", DEEP_BODIES)
+async def test_deep_json_is_400_on_every_route_that_reads_a_body(
+        served: Served, client: httpx.AsyncClient, content: bytes) -> None:
+    table_id = next(iter(served.control.table_map))
+    with structlog.testing.capture_logs() as logs:
+        for path in ["/v1/config", "/v1/tables", f"/v1/tables/{table_id}/requests",
+                     f"/v1/tables/{table_id}/actions", f"/v1/tables/{table_id}/cashout"]:
+            answer = await client.post(path, content=content,
+                                       headers={"content-type": "application/json"})
+            assert answer.status_code == 400, path
+            assert "nested more than 32 levels" in _error(answer)
+    assert not [e for e in logs if e["event"] == "api.internal_error"]
+    assert served.control.config["log_level"] == "info"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"game": "kv", "replicas": 4, "seats": 10**6}, "'seats' must be between 0 and 1024"),
+    ({"game": "kv", "replicas": 4, "max_bet": 2**64}, "'max_bet' must be between"),
+    ({"game": "kv", "replicas": 4, "min_bet": 2**63}, "'min_bet' must be between"),
+    ({"game": "kv", "replicas": 10**6}, "'replicas' must be between 1 and 64"),
+    ({"game": "kv", "replicas": 0}, "'replicas' must be between 1 and 64"),
+    ({"game": "kv", "replicas": -4}, "'replicas' must be between 1 and 64"),
+    ({"game": "kv", "replicas": 4, "min_bet": 10, "max_bet": 5}, "'min_bet' must not be above"),
+    ({"game": "kv", "replicas": 4.0}, "'replicas' must be an integer"),
+    ({"game": "kv", "replicas": 4, "seats": 1e300}, "'seats' must be an integer"),
+])
+async def test_table_create_refuses_out_of_range_numbers(
+        client: httpx.AsyncClient, body: dict[str, Any], message: str) -> None:
+    with structlog.testing.capture_logs() as logs:
+        answer = await client.post("/v1/tables", json=body)
+    assert answer.status_code == 400
+    assert message in _error(answer)
+    assert not [e for e in logs if e["event"] == "api.internal_error"]
+
+
+@pytest.mark.parametrize("amount", [-1, 0, 2**62 + 1, 2**63, 2**64, 10**40, True, "5", 1.5])
+async def test_cash_out_refuses_amounts_out_of_range(
+        served: Served, client: httpx.AsyncClient, amount: Any) -> None:
+    table_id = next(iter(served.control.table_map))
+    answer = await client.post(f"/v1/tables/{table_id}/cashout", json={"amount": amount})
+    assert answer.status_code == 400
+    assert "'amount'" in _error(answer)
+    accepted = await client.post(f"/v1/tables/{table_id}/cashout", json={"amount": 2**62})
+    assert accepted.status_code == 200 and accepted.json()["amount"] == 2**62
+
+
+async def test_a_number_too_long_to_parse_is_400(client: httpx.AsyncClient) -> None:
+    content = b'{"game": "kv", "replicas": ' + b"9" * 5000 + b"}"
+    answer = await client.post("/v1/tables", content=content)
+    assert answer.status_code == 400
+    assert "too many digits" in _error(answer)
+
+
+@pytest.mark.parametrize("roll", ["\u0663", "\u00b3", "\uff13", "1\u0660", "-1", "+3",
+                                  "3.0", "9" * 20])
+async def test_roll_numbers_are_ascii_digits(served: Served, client: httpx.AsyncClient,
+                                             roll: str) -> None:
+    table_id = next(iter(served.control.table_map))
+    answer = await client.get(f"/v1/tables/{table_id}/rolls/{roll}")
+    assert answer.status_code == 400
+    assert "ASCII digits" in _error(answer)
+    assert (await client.get(f"/v1/tables/{table_id}/rolls/3")).json() == {"roll": 3}
+
+
+@pytest.mark.parametrize("table_id", ["\u0663\u0663\u0663\u0663", "zzzz", "ab cd", "a" * 65])
+async def test_table_ids_in_paths_are_hex(client: httpx.AsyncClient, table_id: str) -> None:
+    for method, path in [("GET", f"/v1/tables/{table_id}"),
+                         ("POST", f"/v1/tables/{table_id}/cashout"),
+                         ("GET", f"/v1/tables/{table_id}/rolls/1")]:
+        answer = await client.request(method, path, json={})
+        assert answer.status_code == 404, path
+        assert "hex digits" in _error(answer)
+
+
+async def test_operations_are_strict_hex(served: Served, client: httpx.AsyncClient) -> None:
+    table_id = next(iter(served.control.table_map))
+    for operation in ["0a 0b", " 0a", "\u0663\u0663"]:  # bytes.fromhex would skip the spaces
+        answer = await client.post(f"/v1/tables/{table_id}/requests",
+                                   json={"operation": operation})
+        assert answer.status_code == 400
+    assert served.control.table_map[table_id].log == []
