@@ -8,8 +8,13 @@ interpreter. Worker processes have interpreters of their own, so verification ov
 the caller's Python at full speed. Each batch is split across the workers; the verdicts
 are `verify_one`'s, in order.
 
-Only the calling thread talks to the workers (no helper threads), so nothing here competes
-for the caller's GIL. Use it from one thread.
+Only the calling threads talk to the workers (no helper threads), so nothing here competes
+for the callers' GIL. Safe to call from several threads at once (the node's tables verify
+through one verifier on a `CapacityLimiter(2)`): each worker's pipe has a send lock, held
+while one batch is written and its ticket taken, so tickets follow the order of the batches
+on the pipe; and a read lock, held while verdicts are read in that same order. A thread
+that waits for its ticket reads whatever verdicts come first and files them under their
+own tickets for the threads they belong to. Both threads' batches stay in flight at once.
 """
 
 from __future__ import annotations
@@ -66,29 +71,41 @@ class _Worker:
         # One poll object per worker: Connection.poll() builds a selector on every call.
         self._poller = select.poll()
         self._poller.register(parent.fileno(), select.POLLIN)
+        self._send_lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self.sent = 0
         self.received = 0
         self.results: dict[int, bytes] = {}
 
     def send(self, checks: Sequence[SignatureCheck]) -> int:
-        self.conn.send_bytes(pickle.dumps(list(checks), protocol=pickle.HIGHEST_PROTOCOL))
-        self.sent += 1
-        return self.sent - 1
+        data = pickle.dumps(list(checks), protocol=pickle.HIGHEST_PROTOCOL)
+        with self._send_lock:
+            self.conn.send_bytes(data)
+            self.sent += 1
+            return self.sent - 1
 
     def outstanding(self) -> int:
-        return self.sent - self.received
+        return self.sent - self.received  # a hint for choosing a worker: no lock needed
 
     def take_ready(self) -> None:
-        """Read every verdict already back, so a worker never blocks on a full pipe."""
-        while self.received < self.sent and self._poller.poll(0):
-            self._read_one()
+        """Read every verdict already back, so a worker never blocks on a full pipe. When
+        another thread is reading, it is draining the pipe already: nothing to do."""
+        if not self._read_lock.acquire(blocking=False):
+            return
+        try:
+            while self.received < self.sent and self._poller.poll(0):
+                self._read_one()
+        finally:
+            self._read_lock.release()
 
     def _read_one(self) -> None:
+        """The next verdicts on the pipe, filed under their ticket; hold the read lock."""
         try:
-            self.results[self.received] = self.conn.recv_bytes()
+            data = self.conn.recv_bytes()
         except (EOFError, OSError) as exc:
             code = self.process.exitcode
             raise RuntimeError(f"a signature verification worker died (exit code {code})") from exc
+        self.results[self.received] = data
         self.received += 1
 
     def ready(self, ticket: int) -> bool:
@@ -96,9 +113,10 @@ class _Worker:
         return ticket < self.received
 
     def result(self, ticket: int) -> bytes:
-        while self.received <= ticket:
-            self._read_one()
-        return self.results.pop(ticket)
+        with self._read_lock:
+            while self.received <= ticket:
+                self._read_one()
+            return self.results.pop(ticket)
 
 
 class PendingVerdicts:
