@@ -4,11 +4,17 @@ Inputs: `step(envelope)` for a message whose signatures the shell already verifi
 `tick()` for one unit of time, `propose(request)` for a local client's request. Output: one
 `Ready` at a time from `ready()`; the shell persists it, calls `persisted(token)`, sends,
 and calls `advance(ready)`.
+
+A `LocalProtocolError` out of any input is our own bug (the application raising something
+other than its typed error is one, see `_normal_case._execute_request`): the replica's state
+may be half-updated, so the replica stops for good. `failure` says why, and every later
+input raises `LocalProtocolError` again; the node marks the table failed and carries on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -33,6 +39,7 @@ class Replica:
         self._next_token = 1
         self._outstanding: Ready | None = None
         self._persisted_token: int | None = None
+        self._failure: str | None = None
 
     @classmethod
     def recover(cls, config: ReplicaConfig, app: Application, signer: Signer,
@@ -47,12 +54,13 @@ class Replica:
     def step(self, envelope: Envelope[Any]) -> None:
         """Feed a message whose every signature (nested ones too) the shell verified."""
         r = self._r
-        r.stats.messages_in += 1
-        try:
-            _dispatch.handle(r, envelope)
-        except RemoteProtocolError as exc:
-            r.stats.messages_rejected += 1
-            r.event(MessageRejected(envelope.sender, str(exc)))
+        with self._stops_on_bug():
+            r.stats.messages_in += 1
+            try:
+                _dispatch.handle(r, envelope)
+            except RemoteProtocolError as exc:
+                r.stats.messages_rejected += 1
+                r.event(MessageRejected(envelope.sender, str(exc)))
 
     def propose(self, request: Envelope[Request]) -> None:
         """A request from a client attached to this node; handled like one from the network."""
@@ -62,14 +70,26 @@ class Replica:
 
     def tick(self) -> None:
         r = self._r
-        r.now_ticks += 1
+        with self._stops_on_bug():
+            r.now_ticks += 1
+            try:
+                _view_change.on_tick(r)
+                _state_transfer.on_tick(r)
+                _normal_case.on_tick(r)
+            except RemoteProtocolError as exc:
+                r.stats.messages_rejected += 1
+                r.event(MessageRejected(b"", str(exc)))
+
+    @contextmanager
+    def _stops_on_bug(self) -> Iterator[None]:
+        """Refuse every input once stopped; stop on a `LocalProtocolError` (our bug)."""
+        if self._failure is not None:
+            raise LocalProtocolError(f"this replica stopped: {self._failure}")
         try:
-            _view_change.on_tick(r)
-            _state_transfer.on_tick(r)
-            _normal_case.on_tick(r)
-        except RemoteProtocolError as exc:
-            r.stats.messages_rejected += 1
-            r.event(MessageRejected(b"", str(exc)))
+            yield
+        except LocalProtocolError as exc:
+            self._failure = str(exc)
+            raise
 
     # --- output --------------------------------------------------------------------------
 
@@ -111,6 +131,11 @@ class Replica:
         self._persisted_token = None
 
     # --- inspection ----------------------------------------------------------------------
+
+    @property
+    def failure(self) -> str | None:
+        """Why this replica stopped (a `LocalProtocolError`), or None while it runs."""
+        return self._failure
 
     @property
     def index(self) -> int:
