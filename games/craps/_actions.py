@@ -19,7 +19,7 @@ def _check_player(player: object) -> None:
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:
     if type(value) is not int or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        raise ValueError(f"{name} must be an integer in [{low}, {high}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +115,24 @@ class RollRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class PassDice:
+    """The shooter gives up the dice before roll ``roll_number``: they go to the next seat in
+    join order, and the point and every bet stand. ``timed_out`` says the table took them
+    because the shooter did not roll in time; only the table layer applies that one (a
+    replicated table: once f+1 replicas voted so), a player may only decline the dice."""
+
+    shooter: bytes
+    roll_number: int
+    timed_out: bool = False
+
+    def __post_init__(self) -> None:
+        _check_player(self.shooter)
+        _check_int("roll_number", self.roll_number, 0, MAX_ID)
+        if type(self.timed_out) is not bool:
+            raise ValueError("timed_out must be a bool")
+
+
+@dataclass(frozen=True, slots=True)
 class Roll:
     """Roll ``roll_number`` landed ``die1``, ``die2``. Built by the table layer from the
     roll's seed; never accepted from a player as is."""
@@ -155,5 +173,15 @@ class Leave:
 
 
 Action = (
-    Join | PlaceBet | PlaceOdds | TakeDown | TurnOff | TurnOn | RollRequest | Roll | CashOut | Leave
+    Join
+    | PlaceBet
+    | PlaceOdds
+    | TakeDown
+    | TurnOff
+    | TurnOn
+    | RollRequest
+    | Roll
+    | CashOut
+    | Leave
+    | PassDice
 )

@@ -10,6 +10,7 @@ from ._actions import (
     CashOut,
     Join,
     Leave,
+    PassDice,
     PlaceBet,
     PlaceOdds,
     Roll,
@@ -23,6 +24,7 @@ from ._events import (
     BetPlaced,
     BetSwitched,
     CashedOut,
+    DicePassed,
     Event,
     Joined,
     Left,
@@ -65,6 +67,8 @@ def apply(state: CrapsState, action: Action) -> Result:
         return replace(state, roll_pending=True), (requested,)
     if isinstance(action, Roll):
         return apply_roll(state, action)
+    if isinstance(action, PassDice):
+        return _pass_dice(state, action)
     if isinstance(action, CashOut):
         amount = action.amount if action.amount is not None else state.balance(action.player)
         assert amount is not None
@@ -79,11 +83,23 @@ def _join(state: CrapsState, action: Join) -> Result:
     seated = action.player not in state.seats
     events: list[Event] = [Joined(action.player, action.buy_in, balance, seated)]
     seats = (*state.seats, action.player) if seated else state.seats
-    shooter = state.shooter
+    shooter, hand = state.shooter, state.hand
     if shooter is None:
-        shooter = action.player
+        shooter, hand = action.player, hand + 1
         events.append(ShooterChanged(None, shooter))
-    return replace(state, ledger=ledger, seats=seats, shooter=shooter), tuple(events)
+    new_state = replace(state, ledger=ledger, seats=seats, shooter=shooter, hand=hand)
+    return new_state, tuple(events)
+
+
+def _pass_dice(state: CrapsState, action: PassDice) -> Result:
+    """The dice go to the next seat (back to the shooter if no one else is seated); the
+    point and every bet stand, as when a shooter leaves the table."""
+    following = next_shooter(state.seats, action.shooter)
+    events = (
+        DicePassed(action.shooter, action.roll_number, action.timed_out),
+        ShooterChanged(action.shooter, following),
+    )
+    return replace(state, shooter=following, hand=state.hand + 1), events
 
 
 def _place(
@@ -131,10 +147,12 @@ def _leave(state: CrapsState, action: Leave) -> Result:
         events.extend(cashed)
     seats = tuple(seat for seat in state.seats if seat != player)
     events.append(Left(player))
-    shooter = state.shooter
+    shooter, hand = state.shooter, state.hand
     if shooter == player:
         following = next_shooter(state.seats, player)
         shooter = None if following == player else following
+        hand += 1
         events.append(ShooterChanged(player, shooter))
     ledger = state.ledger.without_account(player)
-    return replace(state, ledger=ledger, seats=seats, shooter=shooter), tuple(events)
+    new_state = replace(state, ledger=ledger, seats=seats, shooter=shooter, hand=hand)
+    return new_state, tuple(events)

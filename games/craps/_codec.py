@@ -24,6 +24,7 @@ from ._actions import (
     CashOut,
     Join,
     Leave,
+    PassDice,
     PlaceBet,
     PlaceOdds,
     Roll,
@@ -38,6 +39,7 @@ from ._events import (
     BetSwitched,
     BetTravelled,
     CashedOut,
+    DicePassed,
     Event,
     Joined,
     Left,
@@ -50,11 +52,23 @@ from ._invariants import StateInvariantError, check_state
 from ._state import Bet, CrapsState
 from ._wire import FIELD_KINDS, RecordCodec
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 MAX_EVENTS = 4096
 
 ACTIONS = RecordCodec(
-    (Join, PlaceBet, PlaceOdds, TakeDown, TurnOff, TurnOn, RollRequest, Roll, CashOut, Leave)
+    (
+        Join,
+        PlaceBet,
+        PlaceOdds,
+        TakeDown,
+        TurnOff,
+        TurnOn,
+        RollRequest,
+        Roll,
+        CashOut,
+        Leave,
+        PassDice,
+    )
 )
 EVENTS = RecordCodec(
     (
@@ -68,6 +82,7 @@ EVENTS = RecordCodec(
         ShooterChanged,
         CashedOut,
         Left,
+        DicePassed,
     )
 )
 
@@ -117,15 +132,16 @@ def encode_state(state: CrapsState) -> bytes:
             [list(roll) for roll in state.recent_rolls],
             state.next_bet_id,
             [_bet_to_wire(bet) for bet in state.bets],
+            state.hand,
         ]
     )
 
 
 def decode_state(data: bytes) -> CrapsState:
-    obj = _fields(unpack(data, MAX_STATE_BYTES), 11, "state")
-    if obj[0] != STATE_VERSION or type(obj[0]) is not int:
-        raise GameDecodeError(f"unknown state version {obj[0]!r:.20}")
-    _, config, ledger, seats, shooter, point, rolls, pending, recent, next_id, bets = obj
+    obj = _fields(unpack(data, MAX_STATE_BYTES), 12, "state")
+    if type(obj[0]) is not int or obj[0] != STATE_VERSION:
+        raise GameDecodeError(f"unknown state version (this build reads {STATE_VERSION})")
+    _, config, ledger, seats, shooter, point, rolls, pending, recent, next_id, bets, hand = obj
     players, ints, flags = FIELD_KINDS["bytes"][1], FIELD_KINDS["int"][1], FIELD_KINDS["bool"][1]
     try:
         state = CrapsState(
@@ -139,6 +155,7 @@ def decode_state(data: bytes) -> CrapsState:
             recent_rolls=tuple(_roll_pair(r) for r in _items(recent, "recent rolls")),
             next_bet_id=ints(next_id),
             bets=tuple(_bet_from_wire(b) for b in _items(bets, "bets")),
+            hand=ints(hand),
         )
         check_state(state)
     except (StateInvariantError, ValueError) as exc:

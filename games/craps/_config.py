@@ -9,6 +9,9 @@ from ._kinds import POINTS
 
 MAX_PLAYERS = 64
 MAX_BETS_PER_PLAYER = 256
+MAX_SHOOTER_TIMEOUT_TICKS = 10_000_000
+DEFAULT_SHOOTER_TIMEOUT_TICKS = 1_200
+"""60 s at the node's default tick of 50 ms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,10 @@ class TableConfig:
     what they would win is at most that multiple of the flat bet. Field 2 and 12 pay
     ``field_2_pays``:1 and ``field_12_pays``:1. The ``*_on_come_out`` flags say whether a bet
     left at the table's default works on a come-out roll.
+
+    ``shooter_timeout_ticks`` is for a replicated table's layer, not the rules: a shooter who
+    has not asked for the next roll after that many of a replica's ticks loses the dice once
+    f+1 replicas say so (`bitcraps.games.craps_app`). It is here so every replica has the same.
     """
 
     min_bet: int = 5
@@ -36,6 +43,7 @@ class TableConfig:
     hardways_work_on_come_out: bool = False
     max_players: int = 16
     max_bets_per_player: int = 64
+    shooter_timeout_ticks: int = DEFAULT_SHOOTER_TIMEOUT_TICKS
 
     def __post_init__(self) -> None:
         for spec in fields(self):
@@ -52,6 +60,9 @@ class TableConfig:
         _check_range("commission_percent", self.commission_percent, 0, 100)
         _check_range("max_players", self.max_players, 1, MAX_PLAYERS)
         _check_range("max_bets_per_player", self.max_bets_per_player, 1, MAX_BETS_PER_PLAYER)
+        _check_range(
+            "shooter_timeout_ticks", self.shooter_timeout_ticks, 1, MAX_SHOOTER_TIMEOUT_TICKS
+        )
         multiples = self.odds_multiples
         if type(multiples) is not tuple or len(multiples) != len(POINTS):
             raise ValueError("odds_multiples must be a tuple of 6 integers (points 4..10)")

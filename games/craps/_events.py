@@ -81,8 +81,19 @@ class Settled:
 
 
 @dataclass(frozen=True, slots=True)
+class DicePassed:
+    """``shooter`` gave up the dice before roll ``roll_number``: declined them, or, with
+    ``timed_out``, lost them for not rolling in time. A `ShooterChanged` follows."""
+
+    shooter: bytes
+    roll_number: int
+    timed_out: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ShooterChanged:
-    """The dice passed (seven-out, the shooter left, or the first player sat down)."""
+    """The dice passed (seven-out, the shooter left or gave up the dice, or the first player
+    sat down). ``shooter`` may be ``previous`` again when no one else is seated."""
 
     previous: bytes | None
     shooter: bytes | None
@@ -113,4 +124,5 @@ Event = (
     | ShooterChanged
     | CashedOut
     | Left
+    | DicePassed
 )

@@ -57,6 +57,8 @@ def _check_table(state: CrapsState) -> None:
         raise StateInvariantError("the shooter must be seated, and there is one if anyone is")
     if state.point is not None and state.point not in POINTS:
         raise StateInvariantError(f"{state.point} is not a point")
+    if state.shooter is not None and state.hand < 1:
+        raise StateInvariantError("a shooter holds the dice that were never handed out")
     if state.roll_pending and state.shooter is None:
         raise StateInvariantError("a roll is pending with no shooter")
     if len(state.recent_rolls) > min(RECENT_ROLLS, state.roll_number):

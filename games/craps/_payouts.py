@@ -35,7 +35,7 @@ class Dice:
     def __post_init__(self) -> None:
         for face in (self.die1, self.die2):
             if type(face) is not int or not 1 <= face <= 6:
-                raise ValueError(f"a die face is an integer 1..6, got {face!r}")
+                raise ValueError("a die face is an integer 1..6")
 
     @property
     def total(self) -> int:

@@ -33,14 +33,15 @@ def apply_roll(state: CrapsState, action: Roll) -> tuple[CrapsState, tuple[Event
         else:
             ledger, settled = settle(ledger, bet, result, state)
             events.append(settled)
-    shooter = state.shooter
+    shooter, hand = state.shooter, state.hand
     if call is RollCall.SEVEN_OUT:
-        shooter = next_shooter(state.seats, state.shooter)
+        shooter, hand = next_shooter(state.seats, state.shooter), hand + 1
         events.append(ShooterChanged(state.shooter, shooter))
     new_state = replace(
         state,
         ledger=ledger,
         shooter=shooter,
+        hand=hand,
         point=point,
         roll_number=state.roll_number + 1,
         roll_pending=False,

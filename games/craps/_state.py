@@ -37,7 +37,10 @@ class CrapsState:
 
     ``seats`` are the seated players in join order (the order the dice travel in);
     ``point`` is None on a come-out roll; ``roll_number`` counts the rolls made;
-    ``roll_pending`` is set between a `RollRequest` and its `Roll`, when no bet may change.
+    ``roll_pending`` is set between a `RollRequest` and its `Roll`, when no bet may change;
+    ``hand`` counts the times the dice were handed to a shooter (every `ShooterChanged`), so
+    ``(shooter, roll_number, hand)`` names the current shooter's turn and never recurs: a
+    table layer's "this shooter did not roll in time" votes name it (`turn`).
     """
 
     config: TableConfig
@@ -50,6 +53,15 @@ class CrapsState:
     recent_rolls: tuple[tuple[int, int], ...] = ()
     next_bet_id: int = 1
     bets: tuple[Bet, ...] = ()
+    hand: int = 0
+
+    @property
+    def turn(self) -> tuple[bytes, int, int] | None:
+        """``(shooter, roll_number, hand)`` while a shooter holds the dice and has not asked
+        for the roll yet; None with no shooter or while a roll is pending."""
+        if self.shooter is None or self.roll_pending:
+            return None
+        return self.shooter, self.roll_number, self.hand
 
     @property
     def come_out(self) -> bool:

@@ -10,6 +10,7 @@ from ._actions import (
     CashOut,
     Join,
     Leave,
+    PassDice,
     PlaceBet,
     PlaceOdds,
     Roll,
@@ -37,7 +38,7 @@ def validate(state: CrapsState, action: Action) -> Rejection | None:
         return _validate_take_down(state, action)
     if isinstance(action, (TurnOff, TurnOn)):
         return _validate_switch(state, action)
-    if isinstance(action, (RollRequest, Roll)):
+    if isinstance(action, (RollRequest, Roll, PassDice)):
         return _validate_roll(state, action)
     if isinstance(action, CashOut):
         return _validate_cash_out(state, action)
@@ -131,17 +132,21 @@ def _validate_switch(state: CrapsState, action: TurnOff | TurnOn) -> Rejection |
     return _not_pending(state)
 
 
-def _validate_roll(state: CrapsState, action: RollRequest | Roll) -> Rejection | None:
+def _validate_roll(
+    state: CrapsState, action: RollRequest | Roll | PassDice
+) -> Rejection | None:
+    """A roll, its request or giving up the dice: only the shooter, only at the next roll,
+    and (but for the `Roll` itself) not while the dice are rolling."""
     if state.shooter is None:
         return Rejection(Code.NO_SHOOTER, "no one is seated to shoot")
     if action.shooter != state.shooter:
-        return Rejection(Code.NOT_SHOOTER, "only the shooter rolls the dice")
+        return Rejection(Code.NOT_SHOOTER, "only the shooter holds the dice")
     if action.roll_number != state.roll_number:
         return Rejection(
             Code.STALE_ROLL,
             f"the next roll is number {state.roll_number}, not {action.roll_number}",
         )
-    if isinstance(action, RollRequest) and state.roll_pending:
+    if not isinstance(action, Roll) and state.roll_pending:
         return Rejection(Code.ROLL_PENDING, "the dice are already rolling")
     return None
 

@@ -48,7 +48,7 @@ def _named(enum: type[Enum]) -> tuple[Encoder, Decoder]:
 
     def decode(obj: Any) -> Enum:
         if type(obj) is not bytes or obj not in by_wire:
-            raise GameDecodeError(f"unknown {enum.__name__} {obj!r:.40}")
+            raise GameDecodeError(f"unknown {enum.__name__}")
         return by_wire[obj]
 
     return (lambda member: member.value.encode()), decode
@@ -107,7 +107,7 @@ class RecordCodec:
             raise GameDecodeError("expected a list starting with a tag")
         cls = self._by_tag.get(obj[0])
         if cls is None:
-            raise GameDecodeError(f"unknown tag {obj[0]!r:.40}")
+            raise GameDecodeError("unknown tag")
         kinds = self._kinds[cls]
         if len(obj) != 1 + len(kinds):
             raise GameDecodeError(f"{cls.__name__}: expected {len(kinds)} fields")

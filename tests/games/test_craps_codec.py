@@ -17,6 +17,7 @@ from bitcraps.games.craps import (
     GameDecodeError,
     Join,
     Leave,
+    PassDice,
     PlaceBet,
     PlaceOdds,
     Roll,
@@ -42,6 +43,8 @@ ACTIONS: list[Action] = [
     CashOut(ALICE),
     CashOut(ALICE, 25),
     Leave(BOB),
+    PassDice(ALICE, 3),
+    PassDice(BOB, 9, timed_out=True),
 ]
 
 
@@ -80,6 +83,10 @@ BAD_ACTIONS = {
     "odds as a bet kind": pack([b"place_bet", ALICE, b"odds", 10, 4]),
     "die face 7": pack([b"roll", ALICE, 0, 7, 1]),
     "die face 0": pack([b"roll", ALICE, 0, 1, 0]),
+    "timed_out as int": pack([b"pass_dice", ALICE, 0, 1]),
+    "timed_out missing": pack([b"pass_dice", ALICE, 0]),
+    # deep nesting where a bet kind goes: refused without building its repr
+    "deep bet kind": b"\x95\xc4\x09place_bet\xc4\x01A" + b"\x91" * 1000 + b"\x01\x0a\xc0",
     "string": msgpack.packb([b"join", "alice", 10], use_bin_type=True),
     "float": msgpack.packb([b"join", ALICE, 10.0], use_bin_type=True),
     "map": msgpack.packb({b"join": ALICE}, use_bin_type=True),
@@ -163,7 +170,9 @@ def _tampered(change: str) -> bytes:
     elif change == "bet owner":
         bets[0][1] = BOB
     elif change == "version":
-        obj[0] = 2
+        obj[0] = 1  # the state before `hand`: its 11 fields are not read as today's 12
+    elif change == "no hand":
+        obj[11] = 0  # a shooter holds dice that were never handed out
     elif change == "config":
         obj[1][0] = -1
     elif change == "unknown working":
@@ -182,6 +191,7 @@ def _tampered(change: str) -> bytes:
         "shooter",
         "bet owner",
         "version",
+        "no hand",
         "config",
         "unknown working",
     ],

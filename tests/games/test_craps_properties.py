@@ -25,6 +25,7 @@ from bitcraps.games.craps import (
     Join,
     Joined,
     Leave,
+    PassDice,
     PlaceBet,
     PlaceOdds,
     Roll,
@@ -60,7 +61,7 @@ configs = st.builds(
 buy_ins = st.lists(st.sampled_from([50, 2_000, 100_000]), min_size=1, max_size=3)
 LINE_BETS = (BetKind.PASS, BetKind.DONT_PASS, BetKind.COME, BetKind.DONT_COME)
 MOVE_WEIGHTS = {"bet": 30, "roll": 30, "odds": 8, "down": 3, "off": 2, "on": 2}
-MOVE_WEIGHTS |= {"join": 3, "cash": 3, "leave": 1}
+MOVE_WEIGHTS |= {"join": 3, "cash": 3, "leave": 1, "pass": 3}
 
 
 def random_move(rng: Random) -> tuple[Any, ...]:
@@ -79,6 +80,8 @@ def random_move(rng: Random) -> tuple[Any, ...]:
         return (tag, player, rng.choice([None, *AMOUNTS]))
     if tag == "leave":
         return (tag, player)
+    if tag == "pass":
+        return (tag, rng.random() < 0.5, wrong)
     return (tag, pick, wrong)
 
 
@@ -99,6 +102,9 @@ def to_actions(state: CrapsState, move: tuple[Any, ...]) -> list[Action]:
     if tag == "leave":
         return [Leave(PLAYERS[move[1]])]
     shooter = state.shooter or ALICE
+    if tag == "pass":  # the shooter gives up (or, timed out, loses) the dice
+        passer = PLAYERS[(PLAYERS.index(shooter) + 1) % 3] if wrong else shooter
+        return [PassDice(passer, state.roll_number, move[1])]
     if tag == "roll":
         roller = PLAYERS[(PLAYERS.index(shooter) + 1) % 3] if wrong else shooter
         roll = Roll(roller, state.roll_number + (move[3] == 1), move[1], move[2])
