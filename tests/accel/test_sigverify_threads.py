@@ -93,3 +93,30 @@ def test_process_verifier_from_four_threads_mixed_sizes(size: int) -> None:
         _hammer(verifier, workloads)
     finally:
         verifier.close()
+
+
+def test_device_routing_from_two_threads_valid_and_forged() -> None:
+    """The same with batches on both sides of the crossover: large ones on an OpenCL
+    device (PoCL here, a GPU on a machine with one), small ones on the worker processes."""
+    from bitcraps.accel.sigverify import OpenClFailure, SignatureBatchVerifier, opencl_devices
+    from bitcraps.accel.sigverify._opencl import OpenClEd25519
+
+    devices, why_none = opencl_devices()
+    if not devices:
+        pytest.skip(why_none)
+    try:
+        device = OpenClEd25519(devices[0])
+    except OpenClFailure as exc:
+        pytest.skip(f"the kernel does not build on {devices[0].name}: {str(exc)[:200]}")
+    seed = int.from_bytes(os.urandom(4), "big")
+    print(f"seed={seed}")
+    verifier = SignatureBatchVerifier(ProcessBatchVerifier(2), device, 16)
+    try:
+        workloads = [_batches(seed + i, forged=bool(i % 2), size=12 + 8 * i, rounds=8)
+                     for i in range(2)]
+        _hammer(verifier, workloads)
+        statistics = verifier.statistics()
+        assert statistics.device_batches and statistics.cpu_batches
+        assert statistics.device_errors == 0
+    finally:
+        verifier.close()
