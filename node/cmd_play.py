@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bitcraps.node._cli_errors import CliError
+from bitcraps.node._cli_input import ascii_int, parse_ascii_int, read_json_file
 from bitcraps.node.cmd_control import api_client, control_options, print_json
 
 __all__ = ["add_parser", "describe_events"]
@@ -25,6 +26,7 @@ BET_KINDS = ("pass", "dont_pass", "come", "dont_come", "field", "place", "buy", 
              "hardway", "any_seven", "any_craps", "aces", "ace_deuce", "yo", "boxcars", "horn",
              "c_and_e", "hop", "odds")
 ROLL_TIMEOUT_S = 60.0
+CHIPS = 1 << 62  # the most chips on a table at once
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,11 +35,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     bet.add_argument("table", help="table id (or a unique prefix)")
     bet.add_argument("kind", choices=BET_KINDS, metavar="KIND",
                      help="the bet: " + ", ".join(BET_KINDS))
-    bet.add_argument("amount", type=int, help="chips")
-    bet.add_argument("--number", type=int, default=None,
+    bet.add_argument("amount", type=ascii_int(1, CHIPS), help="chips")
+    bet.add_argument("--number", type=ascii_int(0, 66), default=None,
                      help="the number a place/buy/lay/big/hardway bet is on; a hop bet's "
                           "two faces low first (23)")
-    bet.add_argument("--on", type=int, default=None, dest="bet_id",
+    bet.add_argument("--on", type=ascii_int(1, (1 << 63) - 1), default=None, dest="bet_id",
                      help="odds: the id of your line bet they go behind")
     bet.set_defaults(run=_run_bet)
 
@@ -50,7 +52,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     cashout = subparsers.add_parser("cashout", parents=[common],
                                     help="cash out, with a receipt signed by 2f+1 replicas")
     cashout.add_argument("table", help="table id (or a unique prefix)")
-    cashout.add_argument("--amount", type=int, default=None, help="chips (default: all free)")
+    cashout.add_argument("--amount", type=ascii_int(1, CHIPS), default=None,
+                         help="chips (default: all free)")
     cashout.add_argument("--receipt", type=Path, default=None,
                          help="where to write the receipt (default <data-dir>/receipts/)")
     cashout.set_defaults(run=_run_cashout)
@@ -88,9 +91,10 @@ def _run_bet(args: argparse.Namespace) -> int:
 def _run_roll(args: argparse.Namespace) -> int:
     words = args.words
     if words[0] == "verify":
-        if len(words) != 3 or not words[2].isdigit():
-            raise CliError("usage: bitcraps roll verify TABLE ROLL")
-        return _verify_roll(args, words[1], int(words[2]))
+        roll = parse_ascii_int(words[2], 0, (1 << 63) - 1) if len(words) == 3 else None
+        if roll is None:
+            raise CliError("usage: bitcraps roll verify TABLE ROLL (ROLL in digits 0-9)")
+        return _verify_roll(args, words[1], roll)
     if len(words) != 1:
         raise CliError("usage: bitcraps roll TABLE | bitcraps roll verify TABLE ROLL")
     rolled = api_client(args, ROLL_TIMEOUT_S).post(f"/v1/tables/{words[0]}/roll")
@@ -154,10 +158,10 @@ def _run_cashout(args: argparse.Namespace) -> int:
 
 
 def _run_receipt_verify(args: argparse.Namespace) -> int:
+    receipt = read_json_file(args.file, "a receipt")  # bounded: CliError on anything else
     from bitcraps.node.receipts import ReceiptError, verify_receipt
 
     try:
-        receipt = json.loads(args.file.read_text())
         verified = verify_receipt(receipt)
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None

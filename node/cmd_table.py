@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bitcraps.node._cli_input import ascii_int
 from bitcraps.node.cmd_control import api_client, control_options, print_fields, print_json
 
 __all__ = ["add_parser"]
@@ -31,17 +32,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--game", required=True, choices=("craps", "kv"),
                         help="the game the table plays: craps, or kv (a replicated "
                              "key-value store, for tests and benchmarks)")
-    create.add_argument("--replicas", type=int, default=4,
+    create.add_argument("--replicas", type=ascii_int(1, 64), default=4,
                         help="replicas, this node included (default 4: tolerates 1 fault)")
-    create.add_argument("--min-bet", type=int, default=1, help="table minimum (default 1)")
-    create.add_argument("--max-bet", type=int, default=1000,
+    create.add_argument("--min-bet", type=ascii_int(0, 1 << 62), default=1,
+                        help="table minimum (default 1)")
+    create.add_argument("--max-bet", type=ascii_int(0, 1 << 62), default=1000,
                         help="table maximum (default 1000)")
-    create.add_argument("--seats", type=int, default=8, help="player seats (default 8)")
+    create.add_argument("--seats", type=ascii_int(0, 1024), default=8,
+                        help="player seats (default 8)")
     create.set_defaults(run=_run_create)
     join = actions.add_parser("join", parents=[control_options()],
                               help="sit at a craps table this node hosts, buying chips")
     join.add_argument("table", help="table id (or a unique prefix)")
-    join.add_argument("--buy-in", type=int, required=True, help="chips to buy")
+    join.add_argument("--buy-in", type=ascii_int(1, 1 << 62), required=True, help="chips to buy")
     join.set_defaults(run=_run_join)
     show = actions.add_parser("show", parents=[control_options()],
                               help="the table: point, shooter, bets, balances, last rolls")
