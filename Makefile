@@ -36,9 +36,11 @@ $(VPY):
 	  rm -rf $(VENV); exit 1; }
 
 # Debian packages: what the Python dependencies build against (libp2p's fastecdsa needs GMP),
-# systemd for `systemd-analyze` (the unit file tests), nodejs for the JS libp2p interop test;
-# npm only when no npm is on PATH (NodeSource's nodejs package ships its own).
-DEB_PACKAGES := libgmp-dev systemd nodejs
+# systemd for `systemd-analyze` (the unit file tests), nodejs for the JS libp2p interop test,
+# Debian's PoCL as an OpenCL CPU device (the `pocl` extra's build refuses CPUs its LLVM does not
+# know, as on VMs that hide their CPU model); npm only when no npm is on PATH (NodeSource's
+# nodejs package ships its own).
+DEB_PACKAGES := libgmp-dev systemd nodejs pocl-opencl-icd
 
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

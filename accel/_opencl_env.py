@@ -1,9 +1,13 @@
 """Find an OpenCL device and open a context and queue on it, or say in one line why not.
 
 Shared by the accelerated kernels. A GPU is preferred, then any other accelerator, then a
-CPU device (PoCL's, from the ``pocl`` install extra, is one). ``device_hint`` picks a device
-whose platform or device name contains it (case-insensitive). pyopencl is imported here,
-lazily, so importing a kernel's CPU twin never loads an OpenCL driver.
+CPU device (PoCL's, from Debian's ``pocl-opencl-icd`` or the ``pocl`` install extra, is one).
+``device_hint`` picks a device whose platform or device name contains it (case-insensitive).
+pyopencl is imported here, lazily, so importing a kernel's CPU twin never loads an OpenCL driver.
+
+A device whose compiler cannot build a trivial kernel is passed over for the next one: a PoCL
+whose LLVM does not know the host CPU (a VM that hides its CPU model) reports "unknown target
+CPU 'generic'" for every program, while another PoCL on the same machine may work.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OpenCLEnvironment", "OpenCLUnavailable", "open_opencl", "preferred_local_size"]
+__all__ = ["OpenCLEnvironment", "OpenCLUnavailable", "build_problem", "open_opencl",
+           "preferred_local_size"]
 
 GPU_LOCAL_SIZE = 64
+_PROBE_SOURCE = "__kernel void probe(__global long *a) { a[get_global_id(0)] += 1; }"
+_probed: dict[tuple[str, str, str], str | None] = {}
 
 
 class OpenCLUnavailable(RuntimeError):
@@ -47,12 +54,49 @@ def open_opencl(device_hint: str | None = None) -> OpenCLEnvironment:
     if not candidates:
         raise OpenCLUnavailable("no OpenCL device found (install the `pocl` extra for a CPU "
                                 "device, or a GPU driver with an OpenCL ICD)")
-    platform, device = min(candidates, key=lambda pd: _rank(cl, pd[1]))
+    refusals: list[str] = []
+    for platform, device in sorted(candidates, key=lambda pd: _rank(cl, pd[1])):
+        try:
+            context = cl.Context([device])
+            queue = cl.CommandQueue(context, device)
+        except cl.Error as exc:
+            refusals.append(f"cannot open {device.name.strip()}: {exc}")
+            continue
+        problem = _probe(cl, platform, device, context)
+        if problem is None:
+            return _environment(cl, platform, device, context, queue)
+        refusals.append(problem)
+    raise OpenCLUnavailable("; ".join(refusals))
+
+
+def build_problem(device: Any) -> str | None:
+    """None if `device` (a pyopencl.Device) compiles a trivial kernel, else why not."""
+    import pyopencl as cl
+
     try:
         context = cl.Context([device])
-        queue = cl.CommandQueue(context, device)
     except cl.Error as exc:
-        raise OpenCLUnavailable(f"cannot open {device.name.strip()}: {exc}") from exc
+        return f"cannot open {device.name.strip()}: {exc}"
+    return _probe(cl, device.platform, device, context)
+
+
+def _probe(cl: Any, platform: Any, device: Any, context: Any) -> str | None:
+    """None if the device builds a trivial kernel, else why not (remembered per process)."""
+    key = (platform.name, platform.version, device.name)
+    if key not in _probed:
+        try:
+            cl.Program(context, _PROBE_SOURCE).build()
+            _probed[key] = None
+        except cl.Error as exc:
+            lines = [line for line in str(exc).splitlines() if "error:" in line]
+            reason = lines[0].strip()[:200] if lines else "the build failed"
+            _probed[key] = (f"{platform.name.strip()} {platform.version.strip()}: "
+                            f"{device.name.strip()} cannot build kernels ({reason})")
+    return _probed[key]
+
+
+def _environment(cl: Any, platform: Any, device: Any, context: Any,
+                 queue: Any) -> OpenCLEnvironment:
     version = " ".join(device.version.split()[:2])  # "OpenCL 3.0"
     description = f"{platform.name.strip()}: {device.name.strip()} ({_kind(cl, device)}, {version})"
     return OpenCLEnvironment(context, queue, device, description,

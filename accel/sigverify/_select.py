@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._opencl_env import build_problem
 from ._errors import BackendUnavailable, OpenClFailure
 from ._routing import BatchVerifier, SignatureBatchVerifier
 
@@ -30,7 +31,8 @@ DEFAULT_CALIBRATION_BUDGET_S = 2.0
 
 
 def opencl_devices() -> tuple[list[Any], str]:
-    """Every OpenCL device, GPUs first; with none, an empty list and the reason."""
+    """Every OpenCL device that builds kernels, GPUs first; with none, an empty list and the
+    reasons."""
     try:
         import pyopencl as cl
     except ImportError as exc:  # pyopencl is a dependency, but its native part may be absent
@@ -43,9 +45,16 @@ def opencl_devices() -> tuple[list[Any], str]:
     problems: list[str] = []
     for platform in platforms:
         try:
-            devices.extend(platform.get_devices())
+            found = platform.get_devices()
         except cl.Error as exc:
             problems.append(f"{platform.name.strip()}: {exc}")
+            continue
+        for device in found:
+            problem = build_problem(device)
+            if problem is None:
+                devices.append(device)
+            else:
+                problems.append(problem)
     if not devices:
         detail = "; ".join(problems) if problems else f"{len(platforms)} platform(s), no device"
         return [], f"no OpenCL device ({detail})"

@@ -11,13 +11,12 @@ import hashlib
 import random
 from collections.abc import Iterator
 
-import pyopencl as cl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitcraps.accel._ed25519_cpu import CpuBatchVerifier, verify_one
-from bitcraps.accel.sigverify import Verdict, _curve, libsodium_verdict
+from bitcraps.accel.sigverify import Verdict, _curve, libsodium_verdict, opencl_devices
 from bitcraps.accel.sigverify._cases import (
     MESSAGE_LENGTHS,
     LabeledCheck,
@@ -30,8 +29,8 @@ from bitcraps.accel.sigverify._rule import SMALL_ORDER_ENCODINGS
 
 @pytest.fixture(scope="module")
 def pocl() -> Iterator[OpenClEd25519]:
-    devices = [device for platform in cl.get_platforms() for device in platform.get_devices()
-               if "Portable Computing Language" in platform.name]
+    devices = [device for device in opencl_devices()[0]
+               if "Portable Computing Language" in device.platform.name]
     assert devices, "PoCL is missing: install the `pocl` extra (pip install -e '.[pocl]')"
     device = OpenClEd25519(devices[0])
     yield device

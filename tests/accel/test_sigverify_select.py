@@ -21,6 +21,7 @@ from bitcraps.accel._ed25519_cpu import CpuBatchVerifier, verify_one
 from bitcraps.accel.sigverify import (
     BackendUnavailable,
     SignatureBatchVerifier,
+    opencl_devices,
     select_verifier,
 )
 from bitcraps.accel.sigverify import _opencl as opencl_module
@@ -48,8 +49,8 @@ class RecordingCpuVerifier(CpuBatchVerifier):
 
 @pytest.fixture(scope="module")
 def pocl_device() -> Any:
-    devices = [device for platform in cl.get_platforms() for device in platform.get_devices()
-               if "Portable Computing Language" in platform.name]
+    devices = [device for device in opencl_devices()[0]
+               if "Portable Computing Language" in device.platform.name]
     assert devices, "PoCL is missing: install the `pocl` extra (pip install -e '.[pocl]')"
     return devices[0]
 

@@ -14,12 +14,16 @@ from pathlib import Path
 
 import nacl.bindings
 import nacl.exceptions
-import pyopencl as cl
 import pytest
 
 from bitcraps.accel._ed25519_cpu import CpuBatchVerifier, verify_one
 from bitcraps.accel._ed25519_procs import ProcessBatchVerifier
-from bitcraps.accel.sigverify import SignatureBatchVerifier, Verdict, libsodium_verdict
+from bitcraps.accel.sigverify import (
+    SignatureBatchVerifier,
+    Verdict,
+    libsodium_verdict,
+    opencl_devices,
+)
 from bitcraps.accel.sigverify._opencl import OpenClEd25519
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "ed25519"
@@ -68,8 +72,8 @@ def _mismatches(verdicts: list[bool]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pocl() -> Iterator[OpenClEd25519]:
-    devices = [device for platform in cl.get_platforms() for device in platform.get_devices()
-               if "Portable Computing Language" in platform.name]
+    devices = [device for device in opencl_devices()[0]
+               if "Portable Computing Language" in device.platform.name]
     assert devices, "PoCL is missing: install the `pocl` extra (pip install -e '.[pocl]')"
     device = OpenClEd25519(devices[0])
     yield device
