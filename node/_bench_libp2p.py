@@ -98,19 +98,20 @@ class _Api:
 
 def bench_consensus_libp2p(replicas: int, requests: int, clients: int, low_load_requests: int,
                            *, tick_ms: int = 10) -> dict[str, Any]:
-    from bitcraps.node.process_cluster import TABLE_ID, add, make_cluster, stop_all
+    from bitcraps.node.process_cluster import add, make_cluster, stop_all
 
     daemons = make_cluster(replicas, tick_ms=tick_ms)
+    table_id = daemons[0].table_id
     try:
         for daemon in daemons:
             daemon.start()
         apis = [_Api(daemon.data_dir) for daemon in daemons]
         warm_s = _wait_connected(apis, replicas - 1)
         for i in range(WARMUP_REQUESTS):
-            apis[i % replicas].commit(TABLE_ID, add(b"warm-up"))
-        low = _low_load(apis[0], TABLE_ID, add(b"counter"), low_load_requests)
-        loaded = _loaded(daemons, TABLE_ID, requests, clients, add)
-        digests_equal = _digests_equal(apis)
+            apis[i % replicas].commit(table_id, add(b"warm-up"))
+        low = _low_load(apis[0], table_id, add(b"counter"), low_load_requests)
+        loaded = _loaded(daemons, table_id, requests, clients, add)
+        digests_equal = _digests_equal(apis, table_id)
         for api in apis:
             api.close()
     finally:
@@ -202,13 +203,11 @@ def _loaded(daemons: list[Any], table_id: str, requests: int, clients: int,
             "latency_ms": percentiles_ms(latencies)}
 
 
-def _digests_equal(apis: list[_Api], timeout_s: float = 10.0) -> bool:
+def _digests_equal(apis: list[_Api], table_id: str, timeout_s: float = 10.0) -> bool:
     """Once every daemon has executed as far as the most advanced one: equal state digests."""
-    from bitcraps.node.process_cluster import TABLE_ID
-
     deadline = time.monotonic() + timeout_s
     while True:
-        tables = [next(t for t in api.get("/v1/tables")["tables"] if t["table_id"] == TABLE_ID)
+        tables = [next(t for t in api.get("/v1/tables")["tables"] if t["table_id"] == table_id)
                   for api in apis]
         seqs = {t["last_executed_seq"] for t in tables}
         if len(seqs) == 1 or time.monotonic() > deadline:

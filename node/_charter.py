@@ -1,15 +1,21 @@
 """Table formation messages: a table's charter and the host protocol's requests and replies.
 
-A charter names a table's replicas (keys and where they listen) and its limits, and is signed
-by the node that formed the table. Every replica keeps it in its data dir and reopens the table
-from it after a restart. Encodings are canonical msgpack arrays; decoding is strict (bounded,
-exact types, canonical bytes) and raises `CharterError` on anything else.
+A charter names a table's terms (game, replicas' keys in order, limits, seats and the
+creator's salt: `bitcraps.games.table_terms`), where each replica listens, and is signed by the
+node that formed the table. Its table id must be the one its terms derive: a charter that
+names a table id with other replicas or rules is refused. Every replica keeps it in its data
+dir and reopens the table from it after a restart. Encodings are canonical msgpack arrays;
+decoding is strict (bounded, exact types, canonical bytes) and raises `CharterError` on
+anything else, with a message that never quotes the bytes it refused.
 
 Host protocol (`HOST_PROTOCOL`), one request per stream::
 
-    [OFFER, table_id, game]        -> [ok, reason, [multiaddr, ...]]   will you host it?
+    [OFFER, salt, game]            -> [ok, reason, [multiaddr, ...]]   will you host it?
     [CHARTER, charter bytes]       -> [ok, reason, []]                 open it
-    [RELEASE, table_id]            -> [ok, reason, []]                 forget the offer
+    [RELEASE, salt]                -> [ok, reason, []]                 forget the offer
+
+An offer is named by the salt of the table it proposes (the table id derives from the
+replicas, which are known only once enough peers said yes); the charter carries that salt.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any
 import msgpack
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+
+from bitcraps.games.table_terms import TableTerms, TermsError
 
 __all__ = [
     "CHARTER",
@@ -39,7 +47,7 @@ __all__ = [
 
 HOST_PROTOCOL = "/bitcraps/host/1.0.0"
 SIGNING_DOMAIN = b"bitcraps/v1/charter\x00"
-VERSION = 1
+VERSION = 2
 OFFER, CHARTER, RELEASE = 0, 1, 2
 TABLE_ID_BYTES = 16
 KEY_BYTES = 32
@@ -102,6 +110,7 @@ class Charter:
     min_bet: int
     max_bet: int
     seats: int
+    salt: bytes
     creator: bytes
     signature: bytes = b""
 
@@ -121,13 +130,25 @@ class Charter:
             _check(type(value) is int and 0 <= value <= MAX_U64, f"{name} is a u64")
         _check(self.min_bet <= self.max_bet, "min_bet <= max_bet")
         _check(self.creator in self.replicas, "the creator is one of the replicas")
+        _check(_is_bytes(self.salt, TABLE_ID_BYTES), "salt is 16 bytes")
+        try:
+            derived = self.terms.table_id
+        except TermsError as exc:
+            raise CharterError(f"the charter's terms: {exc}") from None
+        _check(derived == self.table_id, "the table id is not the one the charter's terms "
+               "(game, replicas, limits, seats, salt) derive")
         _check(type(self.signature) is bytes and len(self.signature) in (0, SIGNATURE_BYTES),
                "signature is 64 bytes")
+
+    @property
+    def terms(self) -> TableTerms:
+        return TableTerms(self.game, self.replicas, self.min_bet, self.max_bet, self.seats,
+                          self.salt)
 
     def _unsigned(self) -> list[Any]:
         return [VERSION, self.table_id, self.game, list(self.replicas),
                 [list(a) for a in self.addresses], [self.min_bet, self.max_bet], self.seats,
-                self.creator]
+                self.salt, self.creator]
 
     def signing_bytes(self) -> bytes:
         return SIGNING_DOMAIN + _packb(self._unsigned())
@@ -143,20 +164,20 @@ class Charter:
 def sign_charter(charter: Charter, sign: Callable[[bytes], bytes]) -> Charter:
     c = charter
     return Charter(c.table_id, c.game, c.replicas, c.addresses, c.min_bet, c.max_bet, c.seats,
-                   c.creator, bytes(sign(c.signing_bytes())))
+                   c.salt, c.creator, bytes(sign(c.signing_bytes())))
 
 
 def decode_charter(data: bytes) -> Charter:
     """A charter from its bytes, its creator's signature checked; `CharterError` else."""
     fields = _unpack(data, "a charter")
-    _check(type(fields) is list and len(fields) == 9, "a charter is an array of 9 fields")
-    version, table_id, game, replicas, addresses, limits, seats, creator, signature = fields
+    _check(type(fields) is list and len(fields) == 10, "a charter is an array of 10 fields")
+    version, table_id, game, replicas, addresses, limits, seats, salt, creator, signature = fields
     _check(version == VERSION and type(version) is int, f"charter version is {VERSION}")
     _check(type(replicas) is list and type(addresses) is list
            and all(type(a) is list for a in addresses), "replicas and addresses are arrays")
     _check(type(limits) is list and len(limits) == 2, "limits is [min_bet, max_bet]")
     charter = Charter(table_id, game, tuple(replicas), tuple(tuple(a) for a in addresses),
-                      limits[0], limits[1], seats, creator, signature)
+                      limits[0], limits[1], seats, salt, creator, signature)
     _check(len(charter.signature) == SIGNATURE_BYTES, "the charter is signed")
     try:
         VerifyKey(charter.creator).verify(charter.signing_bytes(), charter.signature)
@@ -167,6 +188,9 @@ def decode_charter(data: bytes) -> Charter:
 
 @dataclass(frozen=True, slots=True)
 class HostRequest:
+    """One host request. `table_id` is the offer's name for OFFER and RELEASE (the proposed
+    table's salt: its id is not known yet) and the charter's table id for CHARTER."""
+
     kind: int
     table_id: bytes
     game: str = ""
@@ -189,7 +213,7 @@ def decode_request(data: bytes) -> HostRequest:
     if kind == OFFER:
         _check(len(fields) == 3 and _is_bytes(fields[1], TABLE_ID_BYTES)
                and type(fields[2]) is str and 0 < len(fields[2]) <= MAX_GAME_CHARS,
-               "an offer is [0, table_id, game]")
+               "an offer is [0, salt, game]")
         return HostRequest(OFFER, fields[1], fields[2])
     if kind == CHARTER:
         _check(len(fields) == 2 and type(fields[1]) is bytes, "a charter request is [1, bytes]")
@@ -197,7 +221,7 @@ def decode_request(data: bytes) -> HostRequest:
         return HostRequest(CHARTER, charter.table_id, charter.game, charter)
     if kind == RELEASE:
         _check(len(fields) == 2 and _is_bytes(fields[1], TABLE_ID_BYTES),
-               "a release is [2, table_id]")
+               "a release is [2, salt]")
         return HostRequest(RELEASE, fields[1])
     raise CharterError(f"unknown host request kind {kind}")
 

@@ -82,11 +82,16 @@ batch_max_requests = 256
 view_change_timeout_ticks = 40
 
 # The tables this node hosts, one [[tables]] block each. Every replica of a table lists the
-# same table_id and the same replicas in the same order.
+# same terms: the game, the replicas in the same order, min_bet, max_bet, seats and salt.
+# The table id commits to them (the first 16 bytes of SHA-256 over their canonical
+# encoding, docs/tables.md): a block whose table_id is not the one its terms derive is an
+# error that prints the id they derive. `bitcraps table create` does all of this for you.
 #
 # [[tables]]
-# # 16 bytes, as 32 hex digits.
+# # 16 bytes, as 32 hex digits: derived from the terms below.
 # table_id = "00112233445566778899aabbccddeeff"
+# # 16 random bytes, as 32 hex digits, drawn once by whoever writes the table's terms.
+# salt = "<32 random hex digits>"
 # # The game the table runs: "kv" (a key-value store, for testing) for now.
 # game = "kv"
 # # The replicas' Ed25519 public keys (64 hex digits each, `bitcraps init` prints this node's).

@@ -62,6 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions = receipt.add_subparsers(title="actions", metavar="<action>", dest="action")
     verify = actions.add_parser("verify", help="check a receipt's 2f+1 signatures")
     verify.add_argument("file", type=Path)
+    verify.add_argument("--table", default=None, metavar="TABLE_ID",
+                        help="the table id (32 hex digits) the receipt must be for; without "
+                             "it, compare the printed table id with the one you trust")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(run=_run_receipt_verify)
     def receipt_usage(args: argparse.Namespace) -> int:
@@ -162,7 +165,7 @@ def _run_receipt_verify(args: argparse.Namespace) -> int:
     from bitcraps.node.receipts import ReceiptError, verify_receipt
 
     try:
-        verified = verify_receipt(receipt)
+        verified = verify_receipt(receipt, _full_table_id(args.table, "--table"))
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     except ValueError as exc:  # ReceiptError, or JSON that does not parse
@@ -170,14 +173,26 @@ def _run_receipt_verify(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file}: {kind}: {exc}") from None
     player = verified.client.hex()
     answer = {"ok": True, "table_id": verified.table_id.hex(), "player": player,
+              "amount": verified.amount, "balance": verified.balance,
               "timestamp": verified.timestamp, "signed_by": list(verified.signers),
               "result": verified.result.hex()}
     if args.json:
         print_json(answer)
     else:
-        print(f"receipt verified: table {verified.table_id.hex()}, player {player[:16]}…, "
-              f"signed by replicas {', '.join(map(str, verified.signers))}")
+        print(f"receipt verified: player {player} cashed out {verified.amount} chips from "
+              f"table {verified.table_id.hex()} (signed by replicas "
+              f"{', '.join(map(str, verified.signers))} of {verified.terms.n})")
     return 0
+
+
+def _full_table_id(text: str | None, what: str) -> bytes | None:
+    """A whole table id from the command line: what a check is pinned to (never a prefix,
+    which would let the node answering choose the table)."""
+    if text is None:
+        return None
+    if len(text) != 32 or not all(c in "0123456789abcdefABCDEF" for c in text):
+        raise CliError(f"{what} needs the whole table id: 32 hex digits")
+    return bytes.fromhex(text)
 
 
 def describe_events(events: list[dict[str, Any]]) -> list[str]:

@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bitcraps.consensus import ReplicaConfig
+from bitcraps.games.table_terms import TableTerms
 from bitcraps.node._cookie import default_data_dir
 
 __all__ = [
@@ -152,7 +153,12 @@ class ConsensusSection(_Section):
 
 
 class TableSection(_Section):
+    """One ``[[tables]]`` block. ``table_id`` must be the id its terms derive (the game, the
+    replicas in order, min_bet, max_bet, seats and ``salt``: `bitcraps.games.table_terms`),
+    so a table id alone pins its replicas and rules."""
+
     table_id: str
+    salt: str
     game: Literal["kv", "craps"] = "kv"
     replicas: tuple[str, ...] = Field(min_length=1, max_length=64)
     replica_addresses: dict[str, str] = Field(default_factory=dict)
@@ -165,6 +171,13 @@ class TableSection(_Section):
     def _table_id(cls, value: str) -> str:
         if not _HEX32.fullmatch(value):
             raise ValueError("a table id is 16 bytes written as 32 hex digits")
+        return value.lower()
+
+    @field_validator("salt")
+    @classmethod
+    def _salt(cls, value: str) -> str:
+        if not _HEX32.fullmatch(value):
+            raise ValueError("a table's salt is 16 random bytes written as 32 hex digits")
         return value.lower()
 
     @field_validator("replicas")
@@ -187,7 +200,18 @@ class TableSection(_Section):
             _check_multiaddr(addr, _MULTIADDR, "multiaddr")
         if self.min_bet > self.max_bet:
             raise ValueError(f"min_bet ({self.min_bet}) is above max_bet ({self.max_bet})")
+        derived = self.terms.table_id.hex()
+        if derived != self.table_id:
+            raise ValueError(f"table_id {self.table_id} does not match the table's terms: "
+                             f"game, replicas (in order), min_bet, max_bet, seats and salt "
+                             f"derive {derived}; every replica lists the same terms")
         return self
+
+    @property
+    def terms(self) -> TableTerms:
+        """What the table id commits to (addresses are not part of it)."""
+        return TableTerms(self.game, self.replica_keys, self.min_bet, self.max_bet, self.seats,
+                          bytes.fromhex(self.salt))
 
     @property
     def table_id_bytes(self) -> bytes:

@@ -20,6 +20,7 @@ from bitcraps.games._table_ops import ACT, decode_result, encode_operation
 from bitcraps.games.craps import Action, CashOut, RollRequest
 from bitcraps.games.craps_app import CrapsApp
 from bitcraps.games.craps_duties import CrapsDuties
+from bitcraps.games.table_terms import TableTerms
 
 from ._control import ControlError
 from ._game_json import craps_state_json, to_json
@@ -67,8 +68,9 @@ def load_or_create_dkg_seed(path: Path) -> bytes:
 
 class CrapsHost:
     def __init__(self, app: CrapsApp, shell: TableShell, duties: CrapsDuties, player: bytes,
-                 tick_seconds: float, log: Any) -> None:
+                 tick_seconds: float, log: Any, terms: TableTerms) -> None:
         self.app = app
+        self.terms = terms  # what the table id commits to: receipts carry it
         self.shell = shell
         self.duties = duties
         self.player = player
@@ -147,7 +149,7 @@ class CrapsHost:
         except SubmitError as exc:
             raise ControlError(str(exc), 503) from None
         answer = self._events(completed.result)
-        answer["receipt"] = make_receipt(self.shell.config, completed.replies)
+        answer["receipt"] = make_receipt(self.terms, completed.replies)
         return answer
 
     # --- what a player sees -----------------------------------------------------------------------

@@ -197,7 +197,7 @@ class Node(TableControl):
         if isinstance(app, CrapsApp):
             table.craps = await host_craps(app, shell, replica.index, path.with_suffix(
                 ".dkg-seed"), self.node_identity.public_key, self._tick_seconds,
-                bind_table(self.log, section.table_id))
+                bind_table(self.log, section.table_id), section.terms)
             await nursery.start(table.craps.run)
         self.tables_by_id[replica_config.table_id] = table
         bind_table(self.log, section.table_id).info(

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import msgpack
 
-from .process_cluster import TABLE_ID, Daemon, add, make_cluster, stop_all
+from .process_cluster import Daemon, add, make_cluster, stop_all
 
 CATCH_UP_TIMEOUT_S = 60.0
 
 
 def _commit(daemon: Daemon, key: bytes) -> tuple[int, int]:
-    reply = daemon.api.post(f"/v1/tables/{TABLE_ID}/requests", {"operation": add(key)})
+    reply = daemon.api.post(f"/v1/tables/{daemon.table_id}/requests", {"operation": add(key)})
     _, total = msgpack.unpackb(bytes.fromhex(reply["result"]))
     return int(total), int(reply["timestamp"])
 

@@ -17,6 +17,7 @@ from bitcraps.consensus import Application, KeyValueApp, ReplicaConfig
 from bitcraps.games.craps import TableConfig
 from bitcraps.games.craps_app import CrapsApp
 from bitcraps.games.craps_duties import CrapsDuties
+from bitcraps.games.table_terms import TableTerms
 
 from .config import TableSection
 from .craps_host import PHASE_TIMEOUT_S, CrapsHost, load_or_create_dkg_seed
@@ -45,10 +46,11 @@ def make_application(section: TableSection, config: ReplicaConfig,
 
 
 async def host_craps(app: CrapsApp, shell: TableShell, replica: int, seed_path: Path,
-                     player: bytes, tick_seconds: float, log: Any) -> CrapsHost:
+                     player: bytes, tick_seconds: float, log: Any,
+                     terms: TableTerms) -> CrapsHost:
     """This replica's duties at the table (its DKG seed read or drawn first) and the player
     this node is."""
     seed = await trio.to_thread.run_sync(load_or_create_dkg_seed, seed_path)
     timeout_ticks = max(1, int(PHASE_TIMEOUT_S / tick_seconds))
     duties = CrapsDuties(app, replica, seed, phase_timeout_ticks=timeout_ticks)
-    return CrapsHost(app, shell, duties, player, tick_seconds, log)
+    return CrapsHost(app, shell, duties, player, tick_seconds, log, terms)

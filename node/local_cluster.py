@@ -44,6 +44,7 @@ from bitcraps.consensus import (
     SignatureCheck,
     decode_envelope,
 )
+from bitcraps.games.table_terms import SALT_BYTES, TableTerms
 
 from .verification import CacheKey, VerificationCache, plan_batch
 
@@ -164,7 +165,7 @@ class LocalCluster:
     """N replicas and C clients in one process; see the module docstring."""
 
     def __init__(self, replicas: int = 4, clients: int = 1, *,
-                 table_id: bytes = b"bitcraps-local\x00\x00",
+                 table_id: bytes | None = None,
                  seed: int = 0,
                  verifier: BatchVerifierWithSubmit | None = None,
                  clock: Callable[[], float] | None = None,
@@ -174,8 +175,10 @@ class LocalCluster:
                  max_wait_sweeps: int = 4,
                  **config_overrides: Any) -> None:
         replica_signers = [_signer(seed, "replica", i) for i in range(replicas)]
-        self.config = ReplicaConfig(table_id, tuple(s.public_key for s in replica_signers),
-                                    **config_overrides)
+        keys = tuple(s.public_key for s in replica_signers)
+        self.terms = TableTerms("kv", keys, 1, 1000, 8, _salt(seed))
+        self.config = ReplicaConfig(self.terms.table_id if table_id is None else table_id,
+                                    keys, **config_overrides)
         self.replicas = [ReplicaNode(i, s, self.config, seed * 1000 + i)
                          for i, s in enumerate(replica_signers)]
         self.clients = [ClientNode(i, _signer(seed, "client", i), self.config,
@@ -502,3 +505,8 @@ class LocalCluster:
 def _signer(seed: int, role: str, index: int) -> Ed25519Signer:
     """Deterministic keys, so a run with one seed is the same run every time."""
     return Ed25519Signer(hashlib.sha256(f"bitcraps/local/{seed}/{role}/{index}".encode()).digest())
+
+
+def _salt(seed: int) -> bytes:
+    """The table's salt: deterministic per seed, like its keys, so its id is too."""
+    return hashlib.sha256(f"bitcraps/local/{seed}/salt".encode()).digest()[:SALT_BYTES]

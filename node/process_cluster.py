@@ -25,9 +25,9 @@ import msgpack
 
 from bitcraps.node.api_client import ApiClient
 from bitcraps.node.identity import IDENTITY_FILE, load_identity
+from bitcraps.node.table_blocks import new_terms, table_block
 
 BITCRAPS = str(Path(sys.executable).with_name("bitcraps"))
-TABLE_ID = "b17c4a95b17c4a95b17c4a95b17c4a95"
 
 
 def free_port(*, udp: bool = False) -> int:
@@ -51,7 +51,7 @@ class Daemon:
     process: subprocess.Popen[bytes] | None = None
     notify: socket.socket | None = None
     ready_timeout_s: float = 30.0
-    table_id: str = TABLE_ID
+    table_id: str = ""  # the shared table's id (derived from its terms), or one it formed
     quic: bool = False
 
     @property
@@ -172,7 +172,12 @@ def make_cluster(count: int, *, tick_ms: int = 10, root: Path | None = None,
             daemon.command_prefix = list(command_prefixes[i])
         daemon.node_id = load_identity(data_dir / IDENTITY_FILE).node_id
         daemons.append(daemon)
-    table = _shared_table(daemons) if shared_table else ""
+    table = ""
+    if shared_table:
+        terms = new_terms("kv", [bytes.fromhex(d.node_id) for d in daemons])
+        table = table_block(terms, {bytes.fromhex(d.node_id): d.multiaddr for d in daemons})
+        for daemon in daemons:
+            daemon.table_id = terms.table_id.hex()
     for daemon in daemons:
         bootstrap = "" if shared_table else ", ".join(
             f'"{other.multiaddr}/p2p/{other.peer_id}"' for other in daemons if other is not daemon)
@@ -192,20 +197,6 @@ log_window_seqs = 32
 view_change_timeout_ticks = 50
 {table}""")
     return daemons
-
-
-def _shared_table(daemons: list[Daemon]) -> str:
-    replicas = ", ".join(f'"{d.node_id}"' for d in daemons)
-    addresses = "\n".join(f'"{d.node_id}" = "{d.multiaddr}"' for d in daemons)
-    return f"""
-[[tables]]
-table_id = "{TABLE_ID}"
-game = "kv"
-replicas = [{replicas}]
-
-[tables.replica_addresses]
-{addresses}
-"""
 
 
 def stop_all(daemons: list[Daemon]) -> None:

@@ -1,10 +1,16 @@
-"""Cash-out receipts: 2f+1 replicas' signed replies to one request, checkable offline.
+"""Cash-out receipts: 2f+1 replicas' signed replies to one cash-out, checkable offline.
 
-A receipt is JSON: the table id, its replicas' keys, and the wire bytes (hex) of the signed
-`Reply` envelopes. It proves the table executed the request with that result if at least
-2f+1 distinct replicas of that set signed the same (client, timestamp, result): no f
-Byzantine replicas can forge it. Whoever checks it must know the table's replica keys (its
-charter, its lobby announcement); `verify_receipt` checks everything else.
+A receipt is JSON: the table's terms (hex of `TableTerms.encode`), the table id, and the wire
+bytes (hex) of the signed `Reply` envelopes. Whoever holds the table id alone can check it:
+
+- the terms derive the table id (so they name the table's real replicas and rules);
+- at least 2f+1 distinct replicas of THAT set signed replies for this table, every signature
+  valid, all on the same (client, timestamp, result): no f Byzantine replicas can forge it;
+- the result is the craps table's successful cash-out of the requesting player (an `ok`
+  result whose events hold exactly one `CashedOut` of that player), never a refusal.
+
+`verify_receipt` accepts any JSON value and either returns what the receipt proves or raises
+one `ReceiptError` whose message never quotes the receipt's content.
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bitcraps.consensus import DecodeError, Envelope, ReplicaConfig, Reply, decode_envelope
+from bitcraps.games.table_terms import MAX_TERMS_BYTES, TableTerms, TermsError, decode_terms
 
 __all__ = ["ReceiptError", "VerifiedReceipt", "make_receipt", "verify_receipt"]
 
-RECEIPT_VERSION = 1
+RECEIPT_VERSION = 2
+MAX_REPLIES = 64
+MAX_REPLY_HEX_CHARS = 2 * 1024 * 1024
 
 
 class ReceiptError(ValueError):
@@ -25,50 +34,110 @@ class ReceiptError(ValueError):
 
 @dataclass(frozen=True)
 class VerifiedReceipt:
+    """What a valid receipt proves: `player` took `amount` chips off table `table_id`."""
+
     table_id: bytes
+    terms: TableTerms
     client: bytes
     timestamp: int
     result: bytes
     signers: tuple[int, ...]
+    amount: int
+    balance: int
+
+    @property
+    def player(self) -> bytes:
+        return self.client
 
 
-def make_receipt(config: ReplicaConfig, replies: tuple[Envelope[Reply], ...]) -> dict[str, Any]:
-    return {"version": RECEIPT_VERSION, "table_id": config.table_id.hex(),
-            "replicas": [key.hex() for key in config.replicas],
-            "replies": [reply.wire.hex() for reply in replies]}
+def make_receipt(terms: TableTerms, replies: tuple[Envelope[Reply], ...]) -> dict[str, Any]:
+    return {"version": RECEIPT_VERSION, "table_id": terms.table_id.hex(),
+            "terms": terms.encode().hex(), "replies": [reply.wire.hex() for reply in replies]}
 
 
-def verify_receipt(receipt: Any) -> VerifiedReceipt:
-    """Check a receipt's every signature and its quorum; `ReceiptError` names what fails."""
+def _hex(value: object, limit: int, what: str) -> bytes:
+    if type(value) is not str or len(value) > limit:
+        raise ReceiptError(f"{what} is a hex string of at most {limit} characters")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise ReceiptError(f"{what} is not hex") from None
+
+
+def _fields(receipt: object) -> tuple[bytes, TableTerms, list[bytes]]:
+    if type(receipt) is not dict or receipt.get("version") != RECEIPT_VERSION:
+        raise ReceiptError(f"not a version-{RECEIPT_VERSION} receipt")
+    table_id = _hex(receipt.get("table_id"), 32, "table_id")
+    try:
+        terms = decode_terms(_hex(receipt.get("terms"), 2 * MAX_TERMS_BYTES, "terms"))
+    except TermsError as exc:
+        raise ReceiptError(f"the table's terms do not decode: {exc}") from None
+    if terms.table_id != table_id:
+        raise ReceiptError("the terms do not derive the receipt's table id: they name "
+                           "another table's replicas or rules")
+    replies = receipt.get("replies")
+    if type(replies) is not list or not 0 < len(replies) <= MAX_REPLIES:
+        raise ReceiptError(f"replies is a list of 1..{MAX_REPLIES} signed replies")
+    wires = [_hex(reply, MAX_REPLY_HEX_CHARS, f"reply {i}") for i, reply in enumerate(replies)]
+    return table_id, terms, wires
+
+
+def _signed_replies(table_id: bytes, terms: TableTerms, wires: list[bytes]) -> dict[int, Reply]:
     from bitcraps.accel._ed25519_cpu import verify_one
 
-    if not isinstance(receipt, dict) or receipt.get("version") != RECEIPT_VERSION:
-        raise ReceiptError(f"not a version-{RECEIPT_VERSION} receipt")
-    try:
-        table_id = bytes.fromhex(receipt["table_id"])
-        replicas = tuple(bytes.fromhex(key) for key in receipt["replicas"])
-        wires = [bytes.fromhex(reply) for reply in receipt["replies"]]
-        config = ReplicaConfig(table_id, replicas)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ReceiptError(f"malformed receipt: {exc}") from None
     signed: dict[int, Reply] = {}
     for position, wire in enumerate(wires):
         try:
             envelope = decode_envelope(wire)
-        except DecodeError as exc:
-            raise ReceiptError(f"reply {position} does not decode: {exc}") from None
-        replica = config.index_of(envelope.sender)
+        except DecodeError:
+            raise ReceiptError(f"reply {position} does not decode as a signed envelope") from None
         if type(envelope.message) is not Reply or envelope.table_id != table_id \
-                or replica is None:
+                or envelope.sender not in terms.replicas:
             raise ReceiptError(f"reply {position} is not a reply from this table's replicas")
+        replica = terms.replicas.index(envelope.sender)
         if not verify_one(envelope.sender, envelope.signing_bytes, envelope.signature):
             raise ReceiptError(f"reply {position}: replica {replica}'s signature is wrong")
         signed[replica] = envelope.message
+    return signed
+
+
+def _cashed_out(terms: TableTerms, client: bytes, result: bytes) -> tuple[int, int]:
+    """The (amount, balance) of the player's cash-out that `result` reports."""
+    from bitcraps.games._table_ops import decode_result
+    from bitcraps.games.craps import CashedOut, GameDecodeError, decode_events
+
+    if terms.game != "craps":
+        raise ReceiptError("receipts are for craps tables' cash-outs; this table plays "
+                           "another game")
+    try:
+        decoded = decode_result(result)
+        if not decoded.ok:
+            raise ReceiptError("the table refused this request: a refusal is no receipt")
+        events = decode_events(decoded.events)
+    except GameDecodeError:
+        raise ReceiptError("the result is not a craps table result") from None
+    cash_outs = [e for e in events if type(e) is CashedOut]
+    if len(cash_outs) != 1 or cash_outs[0].player != client:
+        raise ReceiptError("the result is not a cash-out by the player who signed the request")
+    return cash_outs[0].amount, cash_outs[0].balance
+
+
+def verify_receipt(receipt: object, table_id: bytes | None = None) -> VerifiedReceipt:
+    """Check a receipt against its table's id (`table_id`, when the caller knows it, must
+    match too): terms, every signature, the 2f+1 quorum of that table's replicas, and that
+    the result is a successful cash-out. `ReceiptError` names what fails."""
+    claimed, terms, wires = _fields(receipt)
+    if table_id is not None and claimed != table_id:
+        raise ReceiptError("the receipt is for another table")
+    signed = _signed_replies(claimed, terms, wires)
     answers = {(r.client, r.timestamp, r.result) for r in signed.values()}
     if len(answers) != 1:
         raise ReceiptError("the replies do not agree on one request and result")
-    if len(signed) < config.quorum:
+    quorum = ReplicaConfig(claimed, terms.replicas).quorum
+    if len(signed) < quorum:
         raise ReceiptError(f"{len(signed)} distinct replicas signed; a receipt needs "
-                           f"{config.quorum} (2f+1 of {config.n})")
+                           f"{quorum} (2f+1 of {terms.n})")
     client, timestamp, result = answers.pop()
-    return VerifiedReceipt(table_id, client, timestamp, result, tuple(sorted(signed)))
+    amount, balance = _cashed_out(terms, client, result)
+    return VerifiedReceipt(claimed, terms, client, timestamp, result, tuple(sorted(signed)),
+                           amount, balance)

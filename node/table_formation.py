@@ -2,9 +2,11 @@
 
 The creator asks peers, in a fixed order (connected peers first, then by key), whether they
 will host the table (OFFER). A peer that agrees holds a slot for `OFFER_HOLD_S` and answers
-with the addresses it listens on. With N-1 yeses the creator signs a charter naming all N
-replicas and their addresses and sends it to each (CHARTER); each replica stores the charter
-and opens the table, then the creator opens its own. Peers that said yes but were not needed
+with the addresses it listens on. An offer is named by the salt the creator drew for the
+table; with N-1 yeses the table id follows from the terms (game, the N replicas in order,
+limits, seats, salt) and the creator signs a charter naming the replicas and their
+addresses and sends it to each (CHARTER); each replica stores the charter and opens the
+table, then the creator opens its own. Peers that said yes but were not needed
 are told to forget the offer (RELEASE). A peer refuses when its config says it hosts no
 tables, when it is full, or when it does not know the game: the creator then asks the next.
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import trio
 
+from bitcraps.games.table_terms import SALT_BYTES, TableTerms
 from bitcraps.transports._interface import TransportError
 from bitcraps.transports.libp2p_requests import Libp2pRequests
 
@@ -149,12 +152,12 @@ class TableFormation:
         return HostReply(True, addresses=tuple(self.listen_addresses()))
 
     async def _answer_charter(self, caller: bytes, charter: Charter) -> HostReply:
-        offer = self.offers.get(charter.table_id)
+        offer = self.offers.get(charter.salt)  # offers are named by the table's salt
         if offer is None or offer.creator != caller or charter.creator != caller:
             return HostReply(False, "no open offer from this creator for that table")
         if self.public_key not in charter.replicas or charter.game != offer.game:
             return HostReply(False, "the charter does not match the offer")
-        del self.offers[charter.table_id]
+        del self.offers[charter.salt]
         try:
             await self.open_charter(charter)
         except Exception as exc:  # storage full, bad address, ...: the creator hears why
@@ -174,29 +177,30 @@ class TableFormation:
             raise ControlError("--replicas is between 1 and 64 (3f+1 tolerates f faults)")
         if not min_bet <= max_bet:
             raise ControlError(f"min_bet ({min_bet}) is above max_bet ({max_bet})")
-        table_id = os.urandom(16)
-        members, refusals = await self._gather(table_id, game, replicas - 1)
+        salt = os.urandom(SALT_BYTES)  # names the offer; the table id derives from the terms
+        members, refusals = await self._gather(salt, game, replicas - 1)
         if len(members) < replicas - 1:
-            await self._release(table_id, list(members))
+            await self._release(salt, list(members))
             found = len(members) + 1
             detail = "; ".join(refusals) or "no peers known (bootstrap, mDNS)"
             raise ControlError(f"found {found} of {replicas} replicas: {detail}", 503)
         keys = (self.public_key, *members)
         addresses = (tuple(self.listen_addresses()), *members.values())
+        table_id = TableTerms(game, keys, min_bet, max_bet, seats, salt).table_id
         charter = sign_charter(Charter(table_id, game, keys, addresses, min_bet, max_bet,
-                                       seats, self.public_key), self.sign)
+                                       seats, salt, self.public_key), self.sign)
         failed = await self._send_charter(charter, list(members))
         if failed:
             raise ControlError("table not formed: " + "; ".join(failed), 503)
         await self.open_charter(charter)
         return charter
 
-    async def _gather(self, table_id: bytes, game: str,
+    async def _gather(self, salt: bytes, game: str,
                       wanted: int) -> tuple[dict[bytes, tuple[str, ...]], list[str]]:
         members: dict[bytes, tuple[str, ...]] = {}
         refusals: list[str] = []
         candidates = [p for p in self.candidate_peers() if p != self.public_key]
-        offer = HostRequest(OFFER, table_id, game).encode()
+        offer = HostRequest(OFFER, salt, game).encode()
         while len(members) < wanted and candidates:
             missing = wanted - len(members)
             batch, candidates = candidates[:missing], candidates[missing:]
@@ -227,8 +231,8 @@ class TableFormation:
                 nursery.start_soon(send, peer)
         return failed
 
-    async def _release(self, table_id: bytes, members: list[bytes]) -> None:
-        request = HostRequest(RELEASE, table_id).encode()
+    async def _release(self, salt: bytes, members: list[bytes]) -> None:
+        request = HostRequest(RELEASE, salt).encode()
         async with trio.open_nursery() as nursery:
             for peer in members:
                 nursery.start_soon(self._request, peer, request)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bitcraps.consensus import ReplicaConfig
+from bitcraps.games.table_terms import TableTerms
 from bitcraps.node._node_toml import TEMPLATE
 from bitcraps.node.config import (
     RELOADABLE_KEYS,
@@ -24,17 +25,36 @@ REPO = Path(__file__).resolve().parents[2]
 KEY_A, KEY_B, KEY_C, KEY_D = ("aa" * 32, "bb" * 32, "cc" * 32, "dd" * 32)
 PEER = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
 
-TABLES = f"""
+SALT_1, SALT_2 = "01" * 16, "02" * 16
+
+
+def table_id(salt: str, *keys: str, game: str = "kv") -> str:
+    """The id a table's terms derive (limits and seats at their defaults)."""
+    terms = TableTerms(game, tuple(bytes.fromhex(k) for k in keys), 1, 1000, 8,
+                       bytes.fromhex(salt))
+    return terms.table_id.hex()
+
+
+FIRST_ID = table_id(SALT_1, KEY_A, KEY_B, KEY_C, KEY_D)
+
+
+def tables_toml(second: str = KEY_A) -> str:
+    return f"""
 [[tables]]
-table_id = "00112233445566778899aabbccddeeff"
+table_id = "{FIRST_ID}"
+salt = "{SALT_1}"
 game = "kv"
 replicas = ["{KEY_A}", "{KEY_B}", "{KEY_C}", "{KEY_D}"]
 replica_addresses = {{ "{KEY_B}" = "/ip4/192.0.2.1/tcp/4001" }}
 
 [[tables]]
-table_id = "ffeeddccbbaa99887766554433221100"
-replicas = ["{KEY_A}"]
+table_id = "{table_id(SALT_2, second)}"
+salt = "{SALT_2}"
+replicas = ["{second}"]
 """
+
+
+TABLES = tables_toml()
 
 
 def _error(text: str, env: dict[str, str] | None = None) -> str:
@@ -71,7 +91,7 @@ def test_the_template_explains_every_key() -> None:
         assert f"\n[{section}]\n" in TEMPLATE
         for key in type(getattr(NodeConfig(), section)).model_fields:
             assert re.search(rf"^(# )?{key} = ", TEMPLATE, re.MULTILINE), f"{section}.{key}"
-    for key in ("table_id", "game", "replicas", "replica_addresses"):
+    for key in ("table_id", "salt", "game", "replicas", "replica_addresses"):
         assert re.search(rf"^# (# )?{key}", TEMPLATE, re.MULTILINE) or f"# {key} =" in TEMPLATE
 
 
@@ -103,7 +123,8 @@ enabled = false
     assert config.node.log_level == "debug" and config.api.tcp_port == 8440
     assert len(config.network.bootstrap) == 2 and not config.metrics.enabled
     first, second = config.tables
-    assert first.table_id_bytes == bytes.fromhex("00112233445566778899aabbccddeeff")
+    assert first.table_id_bytes == bytes.fromhex(FIRST_ID)
+    assert first.terms.table_id == first.table_id_bytes and first.terms.salt.hex() == SALT_1
     assert second.game == "kv" and second.replica_keys == (bytes.fromhex(KEY_A),)
     replica = config.replica_config(first)
     assert isinstance(replica, ReplicaConfig) and replica.n == 4 and replica.f == 1
@@ -155,12 +176,34 @@ def test_errors_inside_tables_name_the_entry_and_line() -> None:
     line = bad.splitlines().index(f'replicas = ["{KEY_A}", "zz"]') + 1
     assert message.startswith(f"node.toml line {line}: tables[1].replicas: a replica is a 32-byte")
     assert "tables[0].game" in _error(TABLES.replace('game = "kv"', 'game = "poker"'))
-    missing = _error('[[tables]]\ngame = "kv"\nreplicas = ["' + KEY_A + '"]\n')
+    missing = _error(f'[[tables]]\nsalt = "{SALT_1}"\ngame = "kv"\nreplicas = ["{KEY_A}"]\n')
     assert missing == "node.toml line 1: tables[0].table_id: missing required key"
-    dup = TABLES.replace("ffeeddccbbaa99887766554433221100", "00112233445566778899aabbccddeeff")
-    assert "same table_id" in _error(dup)
+    first_block = TABLES.split("\n[[tables]]")[1]
+    assert "same table_id" in _error(TABLES + "\n[[tables]]" + first_block)
     assert "replica_addresses names" in _error(TABLES.replace(
         f'{{ "{KEY_B}" =', f'{{ "{"ee" * 32}" ='))
+
+
+def test_a_table_id_must_be_the_one_its_terms_derive() -> None:
+    """Changing any term under the same id (a replica swapped, reordered, a limit, the game,
+    the salt) is a config error that names the id the terms derive."""
+    reordered = TABLES.replace(f'"{KEY_A}", "{KEY_B}", "{KEY_C}"',
+                               f'"{KEY_B}", "{KEY_A}", "{KEY_C}"')
+    swapped = TABLES.replace(f'"{KEY_C}", "{KEY_D}"]', f'"{KEY_C}", "{"ee" * 32}"]')
+    limits = TABLES.replace('game = "kv"', 'game = "kv"\nmax_bet = 5000')
+    game = TABLES.replace('game = "kv"', 'game = "craps"')
+    salt = TABLES.replace(f'salt = "{SALT_1}"', f'salt = "{"03" * 16}"')
+    for changed, replicas in ((reordered, (KEY_B, KEY_A, KEY_C, KEY_D)),
+                              (swapped, (KEY_A, KEY_B, KEY_C, "ee" * 32))):
+        message = _error(changed)
+        assert message.startswith(f"node.toml line 2: tables[0]: table_id {FIRST_ID} does not "
+                                  f"match the table's terms")
+        assert f"derive {table_id(SALT_1, *replicas)}" in message
+    for changed in (limits, game, salt):
+        assert f"table_id {FIRST_ID} does not match the table's terms" in _error(changed)
+    no_salt = _error(TABLES.replace(f'salt = "{SALT_2}"\n', ""))
+    assert no_salt.endswith("tables[1].salt: missing required key")
+    assert "32 hex digits" in _error(TABLES.replace(SALT_1, "xy"))
 
 
 def test_cross_key_rules_and_addresses() -> None:
@@ -234,7 +277,7 @@ def test_reload_applies_only_reloadable_keys(tmp_path: Path) -> None:
         .replace("view_change_timeout_ticks = 40", "view_change_timeout_ticks = 80") \
         .replace("tcp_port = 0", "tcp_port = 8440") \
         .replace("bootstrap = []", f'bootstrap = ["/ip4/10.0.0.2/tcp/1/p2p/{PEER}"]') \
-        .replace(f'replicas = ["{KEY_A}"]', f'replicas = ["{KEY_B}"]')
+        .replace(TABLES, tables_toml(second=KEY_B))
     new = parse_config(changed, env=env)
     applied, refused = diff_reload(old, new)
     assert applied == {"node.log_level": "debug", "consensus.view_change_timeout_ticks": 80,

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from bitcraps.node.process_cluster import TABLE_ID, Daemon, add, make_cluster, stop_all
+from bitcraps.node.process_cluster import Daemon, add, make_cluster, stop_all
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def cluster() -> Iterator[list[Daemon]]:
 
 
 def commit(daemon: Daemon, key: bytes) -> int:
-    reply = daemon.api.post(f"/v1/tables/{TABLE_ID}/requests", {"operation": add(key)})
+    reply = daemon.api.post(f"/v1/tables/{daemon.table_id}/requests", {"operation": add(key)})
     status, total = msgpack.unpackb(bytes.fromhex(reply["result"]))
     assert status == b"ok"
     return int(total)

@@ -14,7 +14,7 @@ from bitcraps.consensus import SignatureCheck
 from bitcraps.node.config import load_config
 from bitcraps.node.daemon import Node, open_node
 from bitcraps.node.identity import IDENTITY_FILE, load_identity
-from bitcraps.node.process_cluster import TABLE_ID, add, make_cluster
+from bitcraps.node.process_cluster import add, make_cluster
 
 
 def verify(checks: list[SignatureCheck]) -> list[bool]:
@@ -39,7 +39,7 @@ async def test_open_node_serves_commits_and_counts() -> None:
                     open_node(config, identity, verify_batch=verify)))
             with trio.fail_after(30):
                 for expected in range(1, 11):
-                    reply = await nodes[1].submit(TABLE_ID, bytes.fromhex(add(b"n")))
+                    reply = await nodes[1].submit(daemons[0].table_id, bytes.fromhex(add(b"n")))
                     assert msgpack.unpackb(bytes.fromhex(reply["result"])) == [b"ok", expected]
             tables = nodes[1].tables()
             assert tables[0]["last_executed_seq"] >= 1 and tables[0]["game"] == "kv"
