@@ -29,6 +29,7 @@ from ._messages import (
     ViewChange,
 )
 from ._schema import Bin, Kind, Seq, UInt
+from ._wire_shape import envelope_depth, limits_for_depth, struct_depth
 
 
 class _AnySigned(Kind):
@@ -155,13 +156,25 @@ def encode_record(record: Record) -> bytes:
     return pack([record.CODE, record.to_list()])
 
 
+def _record_depth() -> int:
+    """[code, fields]: one array around each record's fields; an OwnMessage holds any envelope."""
+    others = (cls for cls in _RECORD_TYPES.values() if cls is not OwnMessage)
+    return max(2 + envelope_depth(), *(1 + struct_depth(cls) for cls in others))
+
+
+_RECORD_LIMITS = limits_for_depth(_record_depth())
+
+
 def decode_record(data: bytes) -> Record:
-    """Storage bytes back to a record; DecodeError if the bytes are damaged."""
-    obj = unpack(data)
+    """Storage bytes back to a record; DecodeError if the bytes are damaged or are not the
+    record's one canonical encoding (as strict as the wire: a forged file gets no leeway)."""
+    obj = unpack(data, limits=_RECORD_LIMITS)
     if type(obj) is not list or len(obj) != 2 or type(obj[0]) is not int \
             or obj[0] not in _RECORD_TYPES:
         raise DecodeError("not a persisted record")
     record: Record = _RECORD_TYPES[obj[0]].from_list(obj[1])
+    if encode_record(record) != bytes(data):
+        raise DecodeError("non-canonical record encoding")
     return record
 
 

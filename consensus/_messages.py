@@ -169,11 +169,12 @@ class Envelope(Generic[M]):
         if type(obj) is not list or len(obj) != 6:
             raise DecodeError("envelope: expected a list of 6 fields")
         version, type_code, table_id, sender, body, signature = obj
+        # Never the repr of a decoded value in a message: a deep list's repr raises.
         if type(version) is not int or version != PROTOCOL_VERSION:
-            raise DecodeError(f"envelope: unsupported protocol version {version!r}")
+            raise DecodeError(f"envelope: unsupported protocol version ({_describe(version)})")
         message_cls = _BY_TYPE.get(type_code) if type(type_code) is int else None
         if message_cls is None:
-            raise DecodeError(f"envelope: unknown message type {type_code!r}")
+            raise DecodeError(f"envelope: unknown message type ({_describe(type_code)})")
         if expected is not None and message_cls is not expected:
             raise DecodeError(
                 f"envelope: expected {expected.__name__}, got {message_cls.__name__}"
@@ -194,9 +195,20 @@ def signing_bytes(
     return SIGNING_DOMAIN + pack([PROTOCOL_VERSION, message.TYPE, table_id, sender, body])
 
 
+def _describe(value: Any) -> str:
+    """What a decoded value is, without its repr (safe for any value, however deep)."""
+    if type(value) is int:
+        return f"integer {value}" if -(2**64) < value < 2**64 else "a huge integer"
+    if type(value) in (bytes, list):
+        return f"{type(value).__name__} of length {len(value)}"
+    return type(value).__name__
+
+
 def decode_envelope(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Envelope[Any]:
     """Bytes from the network to one envelope, or DecodeError. Signatures are not checked."""
-    envelope = Envelope.from_list(unpack(data, max_bytes))
+    from ._wire_shape import envelope_limits  # it reads this module's message classes
+
+    envelope = Envelope.from_list(unpack(data, max_bytes, envelope_limits()))
     if envelope.wire != bytes(data):
         raise DecodeError("non-canonical encoding")
     return envelope

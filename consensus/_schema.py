@@ -31,7 +31,9 @@ class UInt(Kind):
 
     def check(self, value: Any) -> None:
         if type(value) is not int or not 0 <= value <= self.maximum:
-            raise ValueError(f"expected an integer in [0, {self.maximum}], got {value!r}")
+            raise ValueError(
+                f"expected an integer in [0, {self.maximum}], got {type(value).__name__}"
+            )
 
     def decode(self, obj: Any) -> Any:
         if type(obj) is not int or not 0 <= obj <= self.maximum:

@@ -19,6 +19,7 @@ exactly one encoding (decoding re-encodes and demands the same bytes back). Repl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -29,6 +30,7 @@ MAX_ACTION_BYTES = 1024
 MAX_STATE_BYTES = 4 * 1024 * 1024
 MAX_EVENTS_BYTES = 1024 * 1024
 MAX_LIST_ITEMS = 65_536
+MAX_DEPTH = 16  # deeper than any game value needs; far below any recursion limit
 
 STATE_DIGEST_DOMAIN = b"bitcraps/v1/game-state\x00"
 
@@ -122,12 +124,42 @@ def pack(obj: Any) -> bytes:
     return bytes(msgpack.packb(obj, use_bin_type=True))
 
 
+def _said(exc: Exception) -> str:
+    """msgpack's own words (limits, lengths, error codes: never the data), kept short."""
+    return str(exc)[:120]
+
+
 def _reject_extension(code: int, data: bytes) -> Any:
     raise GameDecodeError(f"msgpack extension type {code} is not allowed")
 
 
-def unpack(data: bytes, max_bytes: int) -> Any:
-    """Decode one canonical wire object of at most ``max_bytes``, or raise GameDecodeError."""
+class _Budget(Exception):
+    """Raised by the array hook: more arrays than the input's size allows."""
+
+
+def _array_hook(size: int, bytes_per_array: int) -> Callable[[list[Any]], list[Any]]:
+    arrays_left = size // bytes_per_array + 16
+
+    def hook(items: list[Any]) -> list[Any]:
+        nonlocal arrays_left
+        arrays_left -= 1
+        if arrays_left < 0:
+            raise _Budget
+        return items
+
+    return hook
+
+
+def unpack(
+    data: bytes, max_bytes: int, *, max_depth: int = MAX_DEPTH, bytes_per_array: int = 1
+) -> Any:
+    """Decode one canonical wire object of at most ``max_bytes``, or raise GameDecodeError.
+
+    Bounded before anything walks the result: array lengths by the C unpacker, the count of
+    arrays by ``bytes_per_array`` (a caller whose values spend at least that many bytes per
+    array refuses list bombs early), the nesting by ``max_depth`` (checked level by level,
+    without recursion, so even re-encoding for the canonical check cannot recurse deeply).
+    """
     if not isinstance(data, bytes):
         raise GameDecodeError(f"expected bytes, got {type(data).__name__}")
     if not data:
@@ -145,22 +177,39 @@ def unpack(data: bytes, max_bytes: int) -> Any:
             max_map_len=0,
             max_ext_len=0,
             ext_hook=_reject_extension,
+            list_hook=_array_hook(len(data), bytes_per_array),
         )
     except GameDecodeError:
         raise
+    except _Budget:
+        raise GameDecodeError(f"more arrays than {len(data)} bytes of this value hold") from None
     except Exception as exc:  # msgpack raises many types; each means the input is malformed
-        raise GameDecodeError(f"malformed msgpack: {type(exc).__name__}: {exc}") from None
-    _check_wire_types(obj)
+        raise GameDecodeError(
+            f"malformed msgpack: {type(exc).__name__}: {_said(exc)}"
+        ) from None
+    _check_wire_types(obj, max_depth)
     if pack(obj) != data:
         raise GameDecodeError("not the canonical encoding")
     return obj
 
 
-def _check_wire_types(obj: Any) -> None:
-    stack = [obj]
-    while stack:
-        item = stack.pop()
-        if type(item) is list:
-            stack.extend(item)
-        elif type(item) not in (int, bytes, bool) and item is not None:
-            raise GameDecodeError(f"{type(item).__name__} values are not allowed")
+_WIRE_TYPES = frozenset({int, bytes, bool, list, type(None)})
+
+
+def _check_wire_types(obj: Any, max_depth: int) -> None:
+    """Only wire types, nested at most ``max_depth`` lists deep: one pass per level."""
+    if type(obj) not in _WIRE_TYPES:
+        raise GameDecodeError(f"{type(obj).__name__} values are not allowed")
+    level = [obj] if type(obj) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            raise GameDecodeError(f"nested deeper than {max_depth} levels")
+        kinds: set[type] = set()
+        for items in level:
+            kinds.update(map(type, items))
+        if not kinds <= _WIRE_TYPES:
+            raise GameDecodeError(f"{min(t.__name__ for t in kinds - _WIRE_TYPES)} values "
+                                  "are not allowed")
+        level = [item for items in level for item in items if type(item) is list]

@@ -50,7 +50,8 @@ def encode_roll_record(record: RollRecord) -> bytes:
 
 def decode_roll_record(data: bytes) -> RollRecord:
     """Strict decoding: a RollRecord or WireDecodeError. Checking it is `verify_roll`'s job."""
-    roll, shares, seed, dice = open_record(unpack(data), TYPE_ROLL_RECORD, 4, "RollRecord")
+    obj = unpack(data, max_depth=3)
+    roll, shares, seed, dice = open_record(obj, TYPE_ROLL_RECORD, 4, "RollRecord")
     faces = want_list(dice, "RollRecord.dice", 2)
     if len(faces) != 2:
         raise WireDecodeError("RollRecord.dice: expected two faces")

@@ -29,14 +29,22 @@ TYPE_THRESHOLD_KEY = 32
 TYPE_ROLL_RECORD = 33
 TYPE_DKG_TRANSCRIPT = 34
 
+# How deeply each record nests: a transcript holds [sender, DKG message] pairs, a DKG
+# message's complaints hold [dealer, revealed, proof] triples.
+MAX_DEPTH = 6
 
-def unpack(data: object, max_bytes: int = MAX_RECORD_BYTES) -> Any:
+
+def unpack(
+    data: object, max_bytes: int = MAX_RECORD_BYTES, max_depth: int = MAX_DEPTH
+) -> Any:
     """Decode one canonical msgpack value of ints, byte strings and arrays (bounded and
-    canonical as every game value is: `_api.unpack`; then stricter about the kinds)."""
+    canonical as every game value is: `_api.unpack`; then stricter about the kinds).
+    ``max_depth`` is the record's schema depth: deeper input is refused before anything
+    walks it. A record spends over two bytes per array (the slack covers a few empty lists)."""
     if type(data) is not bytes:
         raise WireDecodeError(f"expected bytes, got {type(data).__name__}")
     try:
-        obj = unpack_game_value(data, max_bytes)
+        obj = unpack_game_value(data, max_bytes, max_depth=max_depth, bytes_per_array=2)
     except GameDecodeError as exc:
         raise WireDecodeError(str(exc)) from None
     _check_kinds(obj)
@@ -59,7 +67,7 @@ def open_record(obj: Any, type_code: int, field_count: int, what: str) -> list[A
     if len(fields) < 2 or fields[0] != FORMAT_VERSION or type(fields[0]) is not int:
         raise WireDecodeError(f"{what}: not a version {FORMAT_VERSION} record")
     if fields[1] != type_code or type(fields[1]) is not int:
-        raise WireDecodeError(f"{what}: wrong record type {fields[1]!r}")
+        raise WireDecodeError(f"{what}: wrong record type")
     if len(fields) != field_count + 2:
         raise WireDecodeError(f"{what}: expected {field_count} fields, got {len(fields) - 2}")
     return fields[2:]
@@ -71,7 +79,7 @@ def record_type(obj: Any) -> int:
         raise WireDecodeError("not a record: expected an array [version, type, ...]")
     version, code = obj[0], obj[1]
     if type(version) is not int or version != FORMAT_VERSION:
-        raise WireDecodeError(f"unsupported record version {version!r}")
+        raise WireDecodeError(f"unsupported record version (this build reads {FORMAT_VERSION})")
     if type(code) is not int:
         raise WireDecodeError("a record type must be an integer")
     return code

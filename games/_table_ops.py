@@ -6,6 +6,8 @@ An operation is the bytes of one signed client request (canonical msgpack)::
                        signer must be the action's player (or shooter)
     [b"dkg", message]  a replica's DKG message (`encode_dkg_message`)
     [b"share", share]  a replica's coin share for the pending roll (`encode_coin_share`)
+    [b"timeout", vote] a replica's vote that the shooter has not rolled in time
+                       (`encode_timeout_vote`)
 
 A result is one of::
 
@@ -23,6 +25,7 @@ __all__ = [
     "ACT",
     "DKG",
     "SHARE",
+    "TIMEOUT",
     "Operation",
     "TableResult",
     "decode_operation",
@@ -32,8 +35,8 @@ __all__ = [
     "rejected_result",
 ]
 
-ACT, DKG, SHARE = b"act", b"dkg", b"share"
-VERBS = (ACT, DKG, SHARE)
+ACT, DKG, SHARE, TIMEOUT = b"act", b"dkg", b"share", b"timeout"
+VERBS = (ACT, DKG, SHARE, TIMEOUT)
 MAX_OPERATION_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 1024 * 1024
 MAX_REASON_BYTES = 512
@@ -47,17 +50,17 @@ class Operation:
 
 def encode_operation(verb: bytes, body: bytes) -> bytes:
     if verb not in VERBS:
-        raise ValueError(f"unknown table operation {verb!r}")
+        raise ValueError(f"unknown table operation ({len(verb)}-byte verb)")
     return pack([verb, body])
 
 
 def decode_operation(data: bytes) -> Operation:
     """One operation, or `GameDecodeError` saying what is wrong with the bytes."""
-    fields = unpack(data, MAX_OPERATION_BYTES)
+    fields = unpack(data, MAX_OPERATION_BYTES, max_depth=1)
     if type(fields) is not list or len(fields) != 2 or not all(type(f) is bytes for f in fields):
         raise GameDecodeError("an operation is [verb, body], both byte strings")
     if fields[0] not in VERBS:
-        raise GameDecodeError(f"unknown operation {fields[0][:16]!r}")
+        raise GameDecodeError(f"unknown operation ({len(fields[0])}-byte verb)")
     return Operation(fields[0], fields[1])
 
 
@@ -78,7 +81,7 @@ def rejected_result(code: str, reason: str) -> bytes:
 
 
 def decode_result(data: bytes) -> TableResult:
-    fields = unpack(data, MAX_RESULT_BYTES)
+    fields = unpack(data, MAX_RESULT_BYTES, max_depth=1)
     if type(fields) is list and len(fields) == 2 and fields[0] == b"ok" \
             and type(fields[1]) is bytes:
         return TableResult(True, fields[1])

@@ -176,18 +176,24 @@ class SqliteStorage:
         with self._lock:
             conn = self._connection()
             try:
-                rows = conn.execute("SELECT ord, data FROM records ORDER BY ord").fetchall()
+                rows = conn.execute("SELECT ord, key, data FROM records ORDER BY ord").fetchall()
             except sqlite3.Error as exc:
                 raise self._error("read", exc) from None
-        result: list[Record] = []
-        for ord_, data in rows:
-            if type(data) is not bytes:
-                raise StorageError(f"record {ord_} in {self.path} is damaged: not a blob")
-            try:
-                result.append(decode_record(data))
-            except DecodeError as exc:
-                raise StorageError(f"record {ord_} in {self.path} is damaged: {exc}") from None
-        return result
+        return [self._decode_row(ord_, key, data) for ord_, key, data in rows]
+
+    def _decode_row(self, ord_: object, key: object, data: object) -> Record:
+        """A stored row back to its record, as strictly as the wire decodes: the one
+        canonical encoding (`decode_record` checks), filed under its own key."""
+        where = f"record {ord_} in {self.path} is damaged"
+        if type(data) is not bytes or type(key) is not bytes:
+            raise StorageError(f"{where}: not a blob")
+        try:
+            record = decode_record(data)
+        except DecodeError as exc:
+            raise StorageError(f"{where}: {exc}") from None
+        if _key_bytes(record.key) != key:
+            raise StorageError(f"{where}: it is stored under another record's key")
+        return record
 
     def __len__(self) -> int:
         with self._lock:

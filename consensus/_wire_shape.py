@@ -1,0 +1,79 @@
+"""The decoding limits each wire schema implies, read from its field kinds.
+
+The deepest valid message (a StateReply carrying a NEW-VIEW whose VIEW-CHANGEs carry
+prepared proofs of batches) nests a fixed number of arrays; anything deeper is refused by the
+reader before a decoder or a `repr` walks it. Computed from the message classes, so a message
+added later moves the bound with it.
+
+Every signed envelope spends at least `MIN_ENVELOPE_BYTES` on its fixed fields (table id,
+sender, signature) and holds a few arrays and items, so a frame of n bytes has well under
+n // 16 arrays and n // 4 array items; the slack covers the small records around them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from ._codec import WireLimits
+from ._messages import (
+    _MESSAGES,
+    MAX_BATCH_REQUESTS,
+    MAX_LOG_WINDOW,
+    Message,
+    SignedKind,
+    Struct,
+    StructKind,
+)
+from ._schema import Kind, Lazy, Optional, Seq
+
+BYTES_PER_ARRAY = 16
+BYTES_PER_ITEM = 4
+SLACK = 64
+
+
+def kind_depth(kind: Kind) -> int:
+    """How many arrays deep a value of `kind` nests on the wire (0 for a scalar)."""
+    if isinstance(kind, Lazy):
+        return kind_depth(kind.kind)
+    if isinstance(kind, Optional):
+        return kind_depth(kind.inner)
+    if isinstance(kind, Seq):
+        return 1 + kind_depth(kind.item)
+    if isinstance(kind, SignedKind):
+        return envelope_depth(kind.message_cls)
+    if isinstance(kind, StructKind):
+        return struct_depth(kind.struct)
+    return 0
+
+
+_STRUCT_DEPTHS: dict[type[Struct], int] = {}
+
+
+def struct_depth(cls: type[Struct]) -> int:
+    depth = _STRUCT_DEPTHS.get(cls)
+    if depth is None:
+        depth = 1 + max((kind_depth(kind) for _, kind in cls.FIELDS), default=0)
+        _STRUCT_DEPTHS[cls] = depth
+    return depth
+
+
+def envelope_depth(cls: type[Message] | None = None) -> int:
+    """An envelope around `cls` (around any message if None): the envelope list + its body."""
+    bodies = _MESSAGES if cls is None else (cls,)
+    return 1 + max(struct_depth(body) for body in bodies)
+
+
+@cache
+def envelope_limits() -> WireLimits:
+    return limits_for_depth(envelope_depth())
+
+
+@cache
+def limits_for_depth(depth: int) -> WireLimits:
+    return WireLimits(
+        max_depth=depth,
+        max_array_len=max(MAX_BATCH_REQUESTS, MAX_LOG_WINDOW),
+        bytes_per_array=BYTES_PER_ARRAY,
+        bytes_per_item=BYTES_PER_ITEM,
+        slack=SLACK,
+    )
