@@ -5,11 +5,13 @@ bytes. Players' actions go to the craps engine, signed by the player. The table'
 run the DKG in the same log, and for each roll every replica posts a coin share once the
 shooter's `RollRequest` has closed betting; the `threshold`-th valid share fixes the coin,
 the seed and the dice, and the roll is applied at once. Nobody, replicas included, can
-submit a `Roll`: the dice only ever come from the coin.
+submit a `Roll`: the dice only ever come from the coin. A shooter who does not ask for the
+roll in time loses the dice once f+1 replicas have voted so (`_shooter_timeout`).
 
 Snapshots hold the craps state, the DKG transcript (replayed and so re-checked on
 restore), the shares of the pending roll, and the last `MAX_ROLL_RECORDS` rolls' records
-(shares, seed, dice and the physics' final-state hash), which is what `roll verify` checks.
+(shares, seed, dice and the physics' final-state hash), which is what `roll verify` checks,
+and the timeout votes against the turn in progress.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ from bitcraps.consensus import ExecutionContext
 
 from . import _coin as coin
 from ._api import ActionRejected, GameDecodeError, pack, unpack
-from ._table_ops import ACT, DKG, decode_operation, ok_result, rejected_result
+from ._shooter_timeout import TimeoutTally, TimeoutVote, decode_timeout_vote
+from ._table_ops import ACT, DKG, TIMEOUT, decode_operation, ok_result, rejected_result
 from ._wire_depth import nesting_exceeds
-from .craps import CrapsState, CrapsTable, Roll, RollRequest, TableConfig
+from .craps import CrapsState, CrapsTable, PassDice, Roll, RollRequest, TableConfig
 
 __all__ = ["CrapsApp", "RolledRecord", "ThrowHash"]
 
 MAX_ROLL_RECORDS = 1024
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 DIGEST_DOMAIN = b"bitcraps/v1/craps-app\x00"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 MAX_BODY_DEPTH = 8
@@ -70,6 +73,7 @@ class CrapsApp:
         self._round_shooter = b""
         self._round_shares: list[coin.CoinShare] = []
         self.rolls: dict[int, RolledRecord] = {}
+        self._tally: TimeoutTally | None = None
 
     # --- what the node reads ---------------------------------------------------------------
 
@@ -81,6 +85,19 @@ class CrapsApp:
     @property
     def dice_ready(self) -> bool:
         return self.dkg.phase is coin.Phase.COMPLETE
+
+    @property
+    def votes_to_pass_dice(self) -> int:
+        """f + 1: at least one of that many replicas is honest."""
+        return (len(self.replicas) - 1) // 3 + 1
+
+    @property
+    def timeout_voters(self) -> frozenset[int]:
+        """The replicas that have voted against the turn in progress."""
+        tally = self._tally
+        if tally is None or tally.vote != TimeoutVote.of(self.state):
+            return frozenset()
+        return tally.voters
 
     # --- Application -----------------------------------------------------------------------
 
@@ -113,6 +130,8 @@ class CrapsApp:
             return rejected_result("not_a_replica", "only the table's replicas run the dice")
         if op.verb == DKG:
             return self._dkg(op.body, sender)
+        if op.verb == TIMEOUT:
+            return self._timeout(op.body, sender)
         return self._share(op.body, sender)
 
     def _replica_index(self, key: bytes) -> int | None:
@@ -128,9 +147,12 @@ class CrapsApp:
             return rejected_result("malformed", str(exc))
         if isinstance(action, Roll):
             return rejected_result("dice_from_coin", "dice come from the table's coin only")
-        actor = action.shooter if isinstance(action, RollRequest) else action.player
+        actor = action.shooter if isinstance(action, (RollRequest, PassDice)) else action.player
         if actor != client:
             return rejected_result("not_your_seat", "a player acts only for themself")
+        if isinstance(action, PassDice) and action.timed_out:
+            return rejected_result("timeout_by_vote", "only f+1 replicas' timeout votes take "
+                                   "the dice; a shooter may only decline them")
         if isinstance(action, RollRequest) and not self.dice_ready:
             return rejected_result("dice_not_ready", "the table's dice key is still being "
                                    "generated; try again shortly")
@@ -154,6 +176,29 @@ class CrapsApp:
             if isinstance(event, coin.MessageRejected):
                 return rejected_result("dkg_rejected", event.reason)
         return ok_result(pack([type(event).__name__.encode() for event in events]))
+
+    def _timeout(self, body: bytes, sender: int) -> bytes:
+        """One replica's vote against the turn in progress; the (f+1)-th passes the dice."""
+        try:
+            vote = decode_timeout_vote(body)
+        except GameDecodeError as exc:
+            return rejected_result("malformed", str(exc))
+        if not self.dice_ready:
+            return rejected_result("dice_not_ready", "no shooter times out before the dice key")
+        if vote != TimeoutVote.of(self.state):
+            return rejected_result("stale_vote", "that shooter's turn is over or has not "
+                                   "begun, or the roll was asked for")
+        voters = self.timeout_voters
+        if sender in voters:
+            return rejected_result("duplicate_vote", "this replica already voted on this turn")
+        voters = voters | {sender}
+        if len(voters) < self.votes_to_pass_dice:
+            self._tally = TimeoutTally(vote, voters)
+            return ok_result(self.game.encode_events(()))
+        self._tally = None
+        self.state, events = self.game.apply(
+            self.state, PassDice(vote.shooter, vote.roll_number, timed_out=True))
+        return ok_result(self.game.encode_events(events))
 
     def _share(self, body: bytes, sender: int) -> bytes:
         try:
@@ -198,7 +243,14 @@ class CrapsApp:
             pending,
             [[coin.encode_roll_record(r.record), r.shooter, r.final_state_hash, r.events]
              for _, r in sorted(self.rolls.items())],
+            self._live_tally_wire(),
         ])
+
+    def _live_tally_wire(self) -> list[object]:
+        """The votes against the turn in progress; votes for a past turn are gone."""
+        voters = self.timeout_voters
+        vote = TimeoutVote.of(self.state)
+        return [] if not voters or vote is None else TimeoutTally(vote, voters).to_wire()
 
     def restore(self, snapshot: bytes) -> None:
         """Replace the state with a snapshot's; every part is decoded and re-checked
@@ -212,9 +264,9 @@ class CrapsApp:
 
     def _restore(self, snapshot: bytes) -> None:
         fields = unpack(snapshot, MAX_SNAPSHOT_BYTES)
-        if type(fields) is not list or len(fields) != 5 or fields[0] != SNAPSHOT_VERSION:
+        if type(fields) is not list or len(fields) != 6 or fields[0] != SNAPSHOT_VERSION:
             raise GameDecodeError("not a craps table snapshot")
-        _, state, transcript, pending, rolls = fields
+        _, state, transcript, pending, rolls, tally = fields
         self._reset()
         self.state = self.game.decode_state(state)
         self.dkg = coin.replay_transcript(self.group, self.dkg_config,
@@ -234,6 +286,14 @@ class CrapsApp:
                 share = coin.decode_coin_share(share_bytes)
                 self._round.add(share)
                 self._round_shares.append(share)
+        if tally != []:
+            self._restore_tally(tally)
+
+    def _restore_tally(self, obj: object) -> None:
+        tally = TimeoutTally.from_wire(obj, len(self.replicas), self.votes_to_pass_dice)
+        if not self.dice_ready or tally.vote != TimeoutVote.of(self.state):
+            raise GameDecodeError("timeout votes for a turn that is not in progress")
+        self._tally = tally
 
     def digest(self) -> bytes:
         return hashlib.sha256(DIGEST_DOMAIN + self.snapshot()).digest()

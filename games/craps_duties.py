@@ -7,13 +7,20 @@ and its coin share for a roll only once the log holds the shooter's `RollRequest
 is closed before anyone can know the dice. Each operation is returned once; after a restart
 the participant derives the same messages from its seed and the log, and a repeat is only
 refused by the table, never harmful.
+
+It also watches the shooter: while one turn lasts (`CrapsState.turn`: the same shooter, roll
+number and hand, and no roll asked for) it counts this replica's ticks, and once they reach
+the table's `shooter_timeout_ticks` it votes, once per turn, that the shooter has not rolled in
+time. Ticks are local and a restart starts the count again; the table passes the dice only
+on f+1 replicas' votes for the same turn.
 """
 
 from __future__ import annotations
 
 from . import _coin as coin
 from ._dkg_config import OPEN_PHASES
-from ._table_ops import DKG, SHARE, encode_operation
+from ._shooter_timeout import TimeoutVote, encode_timeout_vote
+from ._table_ops import DKG, SHARE, TIMEOUT, encode_operation
 from .craps_app import CrapsApp
 
 __all__ = ["CrapsDuties"]
@@ -35,10 +42,22 @@ class CrapsDuties:
         self._shared_roll: int | None = None
         self._secret: int | None = None
         self.unavailable_reason = ""
+        self._turn: TimeoutVote | None = None
+        self.turn_ticks = 0
+        """This replica's ticks since it first saw the turn in progress."""
+        self._voted: TimeoutVote | None = None
 
     def tick(self) -> None:
         if not self.app.dice_ready:
             self.participant.tick(self.app.dkg)
+        turn = self._current_turn()
+        if turn != self._turn:
+            self._turn, self.turn_ticks = turn, 0
+        elif turn is not None:
+            self.turn_ticks += 1
+
+    def _current_turn(self) -> TimeoutVote | None:
+        return TimeoutVote.of(self.app.state) if self.app.dice_ready else None
 
     def due(self) -> list[bytes]:
         """Operations to submit now, each returned once."""
@@ -55,7 +74,20 @@ class CrapsDuties:
             if share is not None:
                 self._shared_roll = roll
                 due.append(encode_operation(SHARE, coin.encode_coin_share(share)))
+        vote = self._timeout_vote()
+        if vote is not None:
+            due.append(encode_operation(TIMEOUT, encode_timeout_vote(vote)))
         return due
+
+    def _timeout_vote(self) -> TimeoutVote | None:
+        """A vote against the turn in progress once it has lasted the table's timeout here
+        (once per turn: turns never repeat)."""
+        turn = self._turn
+        if (turn is None or turn == self._voted or turn != self._current_turn()
+                or self.turn_ticks < self.app.config.shooter_timeout_ticks):
+            return None
+        self._voted = turn
+        return turn
 
     def _coin_share(self, roll: int) -> coin.CoinShare | None:
         if self._secret is None and not self.unavailable_reason:
