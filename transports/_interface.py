@@ -7,10 +7,9 @@ interprets a frame.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
-
-import trio
 
 PeerId = bytes
 """A peer's Ed25519 public key (32 bytes)."""
@@ -51,10 +50,29 @@ class TransportStatistics:
     connections_opened: int = 0
     connections_closed: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    """`frames_dropped`, split by why: `fair_queue.DROP_REASONS` for the incoming queue,
+    plus what a backend drops before queueing ("oversized", "partial")."""
+    dropped_by_peer: dict[PeerId, int] = field(default_factory=dict)
+    """`frames_dropped` by sending peer (the peers that dropped most, when there are many)."""
 
     def snapshot(self) -> TransportStatistics:
         """A copy the caller may keep: later counting does not change it."""
-        return replace(self, extra=dict(self.extra))
+        return replace(self, extra=dict(self.extra),
+                       dropped_by_reason=dict(self.dropped_by_reason),
+                       dropped_by_peer=dict(self.dropped_by_peer))
+
+
+class IncomingFrames(Protocol):
+    """What `Transport.incoming` is: a receive channel of `(peer, frame)` (a
+    `trio.MemoryReceiveChannel` fits, and so does `fair_queue.FairQueue`). It ends, with
+    `trio.EndOfChannel`, once the transport is closed and what was queued is taken."""
+
+    async def receive(self) -> tuple[PeerId, bytes]: ...
+
+    def receive_nowait(self) -> tuple[PeerId, bytes]: ...
+
+    def __aiter__(self) -> AsyncIterator[tuple[PeerId, bytes]]: ...
 
 
 class Transport(Protocol):
@@ -63,7 +81,9 @@ class Transport(Protocol):
     Ordering: frames from one sender to one receiver arrive in the order sent, unless a
     backend documents otherwise. Backpressure: `send` waits while the link is full; a
     receiver that falls behind makes the bounded channel fill and the backend drop (and
-    count) what it cannot queue, never grow without bound.
+    count) what it cannot queue, never grow without bound. Fairness: the channel keeps a
+    bounded queue per sending peer and hands frames out one peer at a time, in turn, so
+    one peer's flood fills and drops only its own queue (`dropped_by_peer`).
     """
 
     @property
@@ -73,7 +93,7 @@ class Transport(Protocol):
     def max_frame_bytes(self) -> int: ...
 
     @property
-    def incoming(self) -> trio.MemoryReceiveChannel[tuple[PeerId, bytes]]: ...
+    def incoming(self) -> IncomingFrames: ...
 
     async def send(self, peer: PeerId, frame: bytes) -> None: ...
 

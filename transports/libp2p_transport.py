@@ -9,10 +9,13 @@ Lifecycle: `await nursery.start(transport.run)` listens and reports ready; `aclo
 cancelling `run`) stops it. `open_libp2p_transport(...)` does both as a context manager.
 
 Choices, see docs/libp2p-notes.md for the measurements behind them:
-- Receiving: a frame that finds the incoming channel full waits up to `full_wait_s` for room
-  (which slows the sender through yamux flow control); if none comes it is dropped and counted
-  (`frames_dropped`), and so is every frame after it until the consumer takes one. The stream
-  keeps draining, so yamux never resets a writer because our consumer stalled.
+- Receiving: frames queue per sending peer (`fair_queue`: bounded per peer in frames and
+  bytes, and in all; handed out one peer at a time, in turn), so one peer's flood of tiny
+  frames fills and drops only its own queue. A frame that finds its peer's queue full waits up
+  to `full_wait_s` for room (which slows that sender through yamux flow control); if none
+  comes it is dropped and counted (`frames_dropped`, `dropped_by_reason`, `dropped_by_peer`),
+  and so is every frame of that peer after it until the consumer takes one of its frames. The
+  stream keeps draining, so yamux never resets a writer because our consumer stalled.
 - Sending: each peer has one writer task, fed by a bounded queue (`outbox_capacity`), that
   alone does I/O on that peer's stream: frames leave in the order `send` queued them, queued
   frames are coalesced into one write, and a caller's cancellation never cuts a libp2p write
@@ -45,6 +48,7 @@ from libp2p.peer.peerinfo import PeerInfo as Libp2pPeerInfo
 from multiaddr import Multiaddr
 
 from ._framing import FrameReader, OversizedFrame, TruncatedFrame, encode_frame
+from ._incoming import incoming_queue, note_drop
 from ._interface import (
     FrameTooLarge,
     PeerId,
@@ -61,6 +65,7 @@ from ._libp2p_host import (
     peer_id_for,
     public_key_from_id,
 )
+from .fair_queue import FairQueue
 
 if TYPE_CHECKING:
     # libp2p installs trio-typing, whose trio-stubs shadow trio's own types for mypy.
@@ -79,7 +84,9 @@ PROTOCOL_ID = TProtocol("/bitcraps/table/1.0.0")
 TRANSPORT_NAME = "libp2p"
 DEFAULT_LISTEN_ADDRS = ("/ip4/127.0.0.1/tcp/0",)
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
-DEFAULT_INCOMING_CAPACITY = 1024
+DEFAULT_INCOMING_CAPACITY = 1024  # frames queued per sending peer
+DEFAULT_INCOMING_BYTES_PER_PEER = 16 << 20
+DEFAULT_INCOMING_TOTAL_BYTES = 64 << 20
 RESET_TIMEOUT_S = 2.0
 WRITE_BATCH_BYTES = 256 * 1024
 DEFAULT_OUTBOX_CAPACITY = 64
@@ -136,9 +143,18 @@ class Libp2pTransport:
         outbox_capacity: int = DEFAULT_OUTBOX_CAPACITY,
         full_wait_s: float = 1.0,
         enable_mdns: bool = False,
+        incoming_total: int | None = None,
+        incoming_bytes_per_peer: int = DEFAULT_INCOMING_BYTES_PER_PEER,
+        incoming_total_bytes: int = DEFAULT_INCOMING_TOTAL_BYTES,
     ) -> None:
+        """`incoming_capacity` and `incoming_bytes_per_peer` bound what one peer may have
+        queued for the consumer; `incoming_total` (default eight peers' worth of frames) and
+        `incoming_total_bytes` bound all of it."""
         if max_frame_bytes < 1 or incoming_capacity < 1:
             raise ValueError("max_frame_bytes and incoming_capacity must be at least 1")
+        if not max_frame_bytes <= incoming_bytes_per_peer <= incoming_total_bytes:
+            raise ValueError("need max_frame_bytes <= incoming_bytes_per_peer "
+                             "<= incoming_total_bytes")
         self._listen_addrs = [Multiaddr(a) for a in listen_addrs]
         self._host = build_host(
             seed, listen_addrs=self._listen_addrs, dial_timeout_s=dial_timeout_s,
@@ -153,13 +169,13 @@ class Libp2pTransport:
         self._idle_close_s = idle_close_s
         self._outbox_capacity = outbox_capacity
         self._full_wait_s = full_wait_s
-        self._overflowing = False
-        self._send_channel, self._receive_channel = trio.open_memory_channel[tuple[PeerId, bytes]](
-            incoming_capacity
-        )
+        self._overflowing: set[PeerId] = set()
         self._addresses: dict[PeerId, list[Multiaddr]] = {}
         self._links: dict[PeerId, _OutboundLink] = {}
         self._stats = TransportStatistics(extra=dict.fromkeys(EXTRA_COUNTERS, 0))
+        self._incoming = incoming_queue(
+            self._stats, per_peer_frames=incoming_capacity, total_frames=incoming_total,
+            per_peer_bytes=incoming_bytes_per_peer, total_bytes=incoming_total_bytes)
         self._stats_changed = trio.Event()
         self._listen_multiaddrs: tuple[str, ...] = ()
         self._nursery: trio.Nursery | None = None
@@ -188,8 +204,8 @@ class Libp2pTransport:
         return self._max_frame_bytes
 
     @property
-    def incoming(self) -> trio.MemoryReceiveChannel[tuple[PeerId, bytes]]:
-        return self._receive_channel
+    def incoming(self) -> FairQueue[bytes]:
+        return self._incoming
 
     @property
     def closed(self) -> bool:
@@ -295,7 +311,7 @@ class Libp2pTransport:
         finally:
             self._closed = True
             self._nursery = None
-            self._send_channel.close()
+            self._incoming.close()
             self._stopped.set()
             self._notify()
 
@@ -322,7 +338,7 @@ class Libp2pTransport:
         if self._started:
             await self._stopped.wait()
         else:
-            self._send_channel.close()
+            self._incoming.close()
             await trio.lowlevel.checkpoint()
 
     # --- sending ------------------------------------------------------------------------
@@ -577,19 +593,19 @@ class Libp2pTransport:
                 try:
                     frame = await reader.next_frame(frame_started)
                 except OversizedFrame:
-                    self._stats.frames_dropped += 1
+                    note_drop(self._stats, sender, "oversized")
                     self._count("oversized_frames")
                     return
                 except TruncatedFrame:
-                    self._drop_partial()
+                    self._drop_partial(sender)
                     return
                 except Exception:
                     if reader.mid_frame:
-                        self._drop_partial()
+                        self._drop_partial(sender)
                     return
             if scope.cancelled_caught:
                 if reader.mid_frame:
-                    self._drop_partial()
+                    self._drop_partial(sender)
                 else:
                     self._count("idle_resets")
                 return
@@ -598,52 +614,35 @@ class Libp2pTransport:
             if not await self._deliver_waiting(sender, frame):
                 return
 
-    def _drop_partial(self) -> None:
-        self._stats.frames_dropped += 1
+    def _drop_partial(self, sender: PeerId) -> None:
+        note_drop(self._stats, sender, "partial")
         self._count("partial_frames")
 
     def _deliver(self, sender: PeerId, frame: bytes) -> bool:
-        """Queue a received frame or drop it; False once the transport is closing."""
-        try:
-            self._send_channel.send_nowait((sender, frame))
-        except trio.WouldBlock:
-            self._stats.frames_dropped += 1
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
+        """Queue a received frame or drop it (counted); False once the transport is closing."""
+        if self._incoming.closed:
             return False
-        else:
-            self._overflowing = False
+        if self._incoming.offer(sender, frame) is None:
+            self._overflowing.discard(sender)
             self._stats.frames_received += 1
             self._stats.bytes_received += len(frame)
         self._notify()
         return True
 
     async def _deliver_waiting(self, sender: PeerId, frame: bytes) -> bool:
-        """Like `_deliver`, but a full channel is first waited on for up to `full_wait_s`
-        (the wait reaches the sender as yamux flow control). Once a wait has timed out, frames
-        are dropped at once until the consumer takes one: a stalled consumer costs one wait,
-        and the stream keeps draining (yamux resets a writer whose reader stalls for 5 s)."""
-        if self._overflowing or self._full_wait_s <= 0:
-            return self._deliver(sender, frame)
-        try:
-            self._send_channel.send_nowait((sender, frame))
-        except trio.WouldBlock:
+        """Like `_deliver`, but a full queue for this peer is first waited on for up to
+        `full_wait_s` (the wait reaches the sender as yamux flow control). Once a wait has
+        timed out, this peer's frames are dropped at once until the consumer takes one of
+        them: a stalled consumer costs one wait per peer, and the stream keeps draining
+        (yamux resets a writer whose reader stalls for 5 s). Other peers' queues are apart."""
+        incoming = self._incoming
+        if (sender not in self._overflowing and self._full_wait_s > 0
+                and not incoming.has_room(sender, len(frame))):
             with trio.move_on_after(self._full_wait_s):
-                try:
-                    await self._send_channel.send((sender, frame))
-                except (trio.ClosedResourceError, trio.BrokenResourceError):
-                    return False
-                self._stats.frames_received += 1
-                self._stats.bytes_received += len(frame)
-                self._notify()
-                return True
-            self._overflowing = True
-            return self._deliver(sender, frame)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return False
-        self._stats.frames_received += 1
-        self._stats.bytes_received += len(frame)
-        self._notify()
-        return True
+                await incoming.wait_room(sender, len(frame))
+            if not incoming.has_room(sender, len(frame)):
+                self._overflowing.add(sender)
+        return self._deliver(sender, frame)
 
 
 async def _reset_quietly(stream: INetStream) -> None:

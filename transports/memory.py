@@ -2,11 +2,13 @@
 
 For tests and single-process clusters. Delivery is immediate and in order per pair of peers.
 
-Backpressure choice: a receiver whose incoming channel is full does **not** block the sender.
-The frame is dropped and counted in the *receiver's* `frames_dropped` (the sender's `send`
-returns normally, as it would after a frame left on a real link). A receiver that stops reading
-therefore costs at most `incoming_capacity` queued frames and never stalls its peers, which is
-what a replica wants: a slow peer must not slow the quorum, and the protocol retransmits.
+Backpressure choice: a receiver whose incoming queue for that sender is full does **not**
+block the sender. The frame is dropped and counted in the *receiver's* `frames_dropped` (the
+sender's `send` returns normally, as it would after a frame left on a real link). A receiver
+that stops reading therefore costs at most `incoming_capacity` queued frames per sender (and
+`incoming_total` in all) and never stalls its peers, which is what a replica wants: a slow
+peer must not slow the quorum, and the protocol retransmits. Frames are handed out one sender
+at a time, in turn (`fair_queue`), so one sender's flood never delays another's frames.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 
 import trio
 
+from ._incoming import incoming_queue
 from ._interface import (
     FrameTooLarge,
     PeerId,
@@ -23,6 +26,7 @@ from ._interface import (
     TransportClosed,
     TransportStatistics,
 )
+from .fair_queue import FairQueue
 
 DEFAULT_INCOMING_CAPACITY = 1024
 DEFAULT_MAX_FRAME_BYTES = 1 << 20
@@ -40,13 +44,17 @@ class MemoryNetwork:
         peer: PeerId,
         *,
         incoming_capacity: int = DEFAULT_INCOMING_CAPACITY,
+        incoming_total: int | None = None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     ) -> MemoryTransport:
-        """Join the network as `peer`. A closed peer may join again (a restart)."""
+        """Join the network as `peer`. A closed peer may join again (a restart).
+        `incoming_capacity` bounds the frames queued per sender, `incoming_total` (default
+        eight senders' worth) all of them."""
         if peer in self._members:
             raise ValueError(f"peer {peer.hex()[:16]} is already on this network")
         member = MemoryTransport(
-            self, peer, incoming_capacity=incoming_capacity, max_frame_bytes=max_frame_bytes
+            self, peer, incoming_capacity=incoming_capacity, incoming_total=incoming_total,
+            max_frame_bytes=max_frame_bytes,
         )
         self._members[peer] = member
         return member
@@ -72,6 +80,7 @@ class MemoryTransport:
         *,
         incoming_capacity: int,
         max_frame_bytes: int,
+        incoming_total: int | None = None,
     ) -> None:
         if incoming_capacity < 1:
             raise ValueError("incoming_capacity must be at least 1")
@@ -80,10 +89,9 @@ class MemoryTransport:
         self._network = network
         self._peer = peer
         self._max_frame_bytes = max_frame_bytes
-        self._send_channel, self._receive_channel = trio.open_memory_channel[tuple[PeerId, bytes]](
-            incoming_capacity
-        )
         self._stats = TransportStatistics()
+        self._incoming = incoming_queue(self._stats, per_peer_frames=incoming_capacity,
+                                        total_frames=incoming_total)
         self._closed = False
         self._stats_changed = trio.Event()
 
@@ -96,8 +104,8 @@ class MemoryTransport:
         return self._max_frame_bytes
 
     @property
-    def incoming(self) -> trio.MemoryReceiveChannel[tuple[PeerId, bytes]]:
-        return self._receive_channel
+    def incoming(self) -> FairQueue[bytes]:
+        return self._incoming
 
     @property
     def closed(self) -> bool:
@@ -123,13 +131,7 @@ class MemoryTransport:
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     def _accept(self, sender: PeerId, frame: bytes) -> None:
-        try:
-            self._send_channel.send_nowait((sender, frame))
-        except trio.WouldBlock:
-            self._stats.frames_dropped += 1
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            self._stats.frames_dropped += 1
-        else:
+        if self._incoming.offer(sender, frame) is None:
             self._stats.frames_received += 1
             self._stats.bytes_received += len(frame)
         self._notify()
@@ -159,6 +161,6 @@ class MemoryTransport:
         if not self._closed:
             self._closed = True
             self._network._leave(self)
-            await self._send_channel.aclose()
+            self._incoming.close()
             self._notify()
         await trio.lowlevel.checkpoint()

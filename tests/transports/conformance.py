@@ -18,6 +18,7 @@ import trio
 
 from bitcraps.transports._interface import (
     FrameTooLarge,
+    IncomingFrames,
     PeerId,
     PeerUnreachable,
     TransportClosed,
@@ -39,7 +40,7 @@ class TestTransport(Protocol):
     def max_frame_bytes(self) -> int: ...
 
     @property
-    def incoming(self) -> trio.MemoryReceiveChannel[tuple[PeerId, bytes]]: ...
+    def incoming(self) -> IncomingFrames: ...
 
     async def send(self, peer: PeerId, frame: bytes) -> None: ...
 
@@ -214,6 +215,30 @@ class TransportConformance:
             assert got == list(range(capacity))
             await a.send(b.local_peer, b"after the flood")
             assert await receive(b, 1) == [(a.local_peer, b"after the flood")]
+
+    async def test_one_peers_flood_costs_only_its_own_frames(
+        self, backend: Backend, clock: Any
+    ) -> None:
+        """Queues and drops are per sending peer, and frames are handed out in turn: a flood
+        from one peer neither drops nor delays a quiet peer's frames."""
+        capacity = 16
+        flood = 4 * capacity
+        async with backend.open(3, incoming_capacity=capacity) as (loud, b, quiet):
+            with trio.fail_after(BOUND_S):
+                for i in range(flood):
+                    await loud.send(b.local_peer, numbered(b"loud", i))
+                await b.wait_statistics(lambda s: s.frames_received + s.frames_dropped >= flood)
+                for i in range(3):
+                    await quiet.send(b.local_peer, numbered(b"quiet", i))
+                await b.wait_statistics(lambda s: s.frames_received >= capacity + 3)
+            stats = b.statistics()
+            assert stats.frames_dropped == flood - capacity
+            assert stats.dropped_by_peer == {loud.local_peer: flood - capacity}
+            assert sum(stats.dropped_by_reason.values()) == stats.frames_dropped
+            first = [sender for sender, _ in await receive(b, 6)]
+            assert first.count(quiet.local_peer) == 3, "the quiet peer waited behind the flood"
+            rest = await receive(b, capacity - 3)
+            assert [index_of(f) for _, f in rest] == list(range(3, capacity))
 
     async def test_vanished_peer_does_not_break_the_others(
         self, backend: Backend, clock: Any
