@@ -219,3 +219,32 @@ def test_a_larger_quorum_returns_a_reply_certificate() -> None:
     assert completed.result == b"receipt"
     assert [config.index_of(e.sender) for e in completed.replies] == list(range(config.quorum))
     assert all(e.message.result == b"receipt" for e in completed.replies)
+
+
+def test_timestamps_follow_a_later_clock_and_never_go_back() -> None:
+    client, replicas, _ = make(first_timestamp=1000)
+    client.advance_timestamp(5000)
+    assert client.next_timestamp == 5000
+    client.advance_timestamp(10)  # a clock that went back changes nothing
+    ts = client.submit(b"op").message.timestamp
+    assert ts == 5000 and client.outstanding_timestamp == ts
+    assert client.next_timestamp == 5001
+    for r in replicas[:2]:
+        client.step(reply(r, client, ts, b"ok"))
+    assert client.outstanding_timestamp is None
+    client.advance_timestamp(4000)
+    assert client.submit(b"op").message.timestamp == 5001
+
+
+def test_a_reply_for_the_previous_request_never_completes_the_next() -> None:
+    """Acceptance is tied to the outstanding request's timestamp: f+1 replicas resending the
+    cached reply of the last executed request do not answer a new one."""
+    client, replicas, _ = make()
+    first = client.submit(b"a").message.timestamp
+    for r in replicas[:2]:
+        client.step(reply(r, client, first, b"old result"))
+    assert client.take_completed() == [Completed(first, b"old result", 0)]
+    client.submit(b"b")
+    for r in replicas:
+        client.step(reply(r, client, first, b"old result"))
+    assert client.busy and client.take_completed() == []

@@ -2,77 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import msgpack
 import pytest
 import trio
+from shell_table import TICK_SECONDS, Table, pool_signers, verify
 
-from bitcraps.accel._ed25519_cpu import Ed25519Signer, verify_one
-from bitcraps.consensus import DurableLog, KeyValueApp, Replica, ReplicaConfig, SignatureCheck
-from bitcraps.node.table_shell import SubmitError, TableShell, inline_offload, thread_offload
-
-TICK_SECONDS = 0.01
-
-
-def verify(checks: list[SignatureCheck]) -> list[bool]:
-    return [verify_one(*check) for check in checks]
-
-
-class Table:
-    """Four shells whose frames travel as bytes through one in-process router."""
-
-    def __init__(self, nursery: trio.Nursery, n: int = 4, offload=inline_offload) -> None:
-        self.nursery = nursery
-        self.offload = offload
-        self.signers = [Ed25519Signer(hashlib.sha256(b"shell%d" % i).digest()) for i in range(n)]
-        self.config = ReplicaConfig(
-            b"S" * 16, tuple(s.public_key for s in self.signers),
-            checkpoint_interval_seqs=4, log_window_seqs=8, view_change_timeout_ticks=20,
-        )
-        self.logs = [DurableLog() for _ in range(n)]
-        self.apps: list[KeyValueApp] = [KeyValueApp() for _ in range(n)]
-        self.shells: list[TableShell | None] = [None] * n
-        self.scopes: list[trio.CancelScope | None] = [None] * n
-        self.frames: list[tuple[int, int]] = []
-
-    def sender(self, index: int) -> Callable[[bytes, bytes], object]:
-        async def send_frame(peer: bytes, frame: bytes) -> None:
-            target = self.config.replicas.index(peer)
-            shell = self.shells[target]
-            if shell is not None:
-                self.frames.append((index, target))
-                shell.deliver_frame(self.signers[index].public_key, frame)
-        return send_frame
-
-    async def start(self, index: int, recover: bool = False) -> TableShell:
-        app = KeyValueApp()
-        self.apps[index] = app
-        signer = self.signers[index]
-        if recover:
-            replica = Replica.recover(self.config, app, signer, self.logs[index].records())
-        else:
-            replica = Replica(self.config, app, signer)
-        shell = TableShell(config=self.config, replica=replica, storage=self.logs[index],
-                           signer=signer, verify_batch=verify, send_frame=self.sender(index),
-                           tick_seconds=TICK_SECONDS, offload=self.offload)
-        scope = trio.CancelScope()
-
-        async def run(task_status: trio.TaskStatus[None]) -> None:
-            with scope:
-                await shell.run(task_status=task_status)
-
-        await self.nursery.start(run)
-        self.shells[index], self.scopes[index] = shell, scope
-        return shell
-
-    def kill(self, index: int) -> None:
-        """Like kill -9: the task dies at once; only its durable log survives."""
-        scope = self.scopes[index]
-        assert scope is not None
-        scope.cancel()
-        self.shells[index] = None
+from bitcraps.consensus import DurableLog, Replica, Request, decode_envelope
+from bitcraps.node.client_stamps import MemoryStamps, StampFile
+from bitcraps.node.table_shell import (
+    ClientsBusy,
+    OutcomeUnknown,
+    SubmitError,
+    TableShell,
+    inline_offload,
+    thread_offload,
+)
 
 
 def add(key: bytes) -> bytes:
@@ -191,4 +139,193 @@ async def test_threads_verify_and_persist_off_the_trio_thread() -> None:
         digests = {shell.replica.state_digest() for shell in table.shells if shell is not None}
         assert len(digests) == 1
         assert shell0.replica.last_executed_seq >= 1
+        nursery.cancel_scope.cancel()
+
+
+# --- this node's clients: timeouts, busy clients, timestamps ---------------------------------
+
+
+async def test_a_timed_out_request_stays_outstanding_and_completes_later(
+        autojump_clock: trio.abc.Clock) -> None:
+    """A caller that gave up learns the outcome is unknown; the request is retransmitted
+    until it commits, and the client takes nothing new meanwhile (cleanly refused, never a
+    LocalProtocolError)."""
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        for i in range(4):
+            await table.start(i)
+        table.kill(1)
+        table.kill(2)
+        shell0 = table.shells[0]
+        assert shell0 is not None
+        with pytest.raises(OutcomeUnknown) as unknown:
+            await shell0.submit(add(b"q"), timeout_seconds=2.0)
+        pending = unknown.value.pending
+        with pytest.raises(ClientsBusy):
+            await shell0.submit(add(b"q"), timeout_seconds=2.0)
+        assert pending.completed is None
+        await table.start(1, recover=True)
+        await table.start(2, recover=True)
+        with trio.fail_after(60):
+            completed = await pending.wait(60)
+        assert msgpack.unpackb(completed.result) == [b"ok", 1]
+        _, result = await shell0.submit(add(b"q"), timeout_seconds=10.0)
+        assert msgpack.unpackb(result) == [b"ok", 2]  # the first ran once, the second once
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_waiting_request_goes_out_once_the_busy_client_completes(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        for i in range(4):
+            await table.start(i)
+        table.kill(1)
+        table.kill(2)
+        shell0 = table.shells[0]
+        assert shell0 is not None
+        with pytest.raises(OutcomeUnknown):
+            await shell0.submit(add(b"w"), timeout_seconds=2.0)
+        results: list[bytes] = []
+        answered = trio.Event()
+
+        async def second() -> None:
+            results.append((await shell0.submit(add(b"w"), timeout_seconds=120.0))[1])
+            answered.set()
+
+        nursery.start_soon(second)
+        await trio.sleep(5)
+        assert not results
+        await table.start(1, recover=True)
+        await table.start(2, recover=True)
+        with trio.fail_after(120):
+            await answered.wait()
+        assert msgpack.unpackb(results[0]) == [b"ok", 2]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_busy_pooled_client_is_not_handed_out_again(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        pool = pool_signers(2)
+        shell0 = await table.start(0, client_pool=pool)
+        for i in range(1, 4):
+            await table.start(i)
+        table.kill(1)
+        table.kill(2)
+        abandoned = []
+        for _ in range(2):
+            with pytest.raises(OutcomeUnknown) as unknown:
+                await shell0.submit(add(b"p"), timeout_seconds=2.0, pooled=True)
+            abandoned.append(unknown.value.pending)
+        with pytest.raises(ClientsBusy, match="all 2 of this node's client keys"):
+            await shell0.submit(add(b"p"), timeout_seconds=2.0, pooled=True)
+        await table.start(1, recover=True)
+        await table.start(2, recover=True)
+        with trio.fail_after(60):
+            done = [await pending.wait(60) for pending in abandoned]
+        assert sorted(msgpack.unpackb(c.result)[1] for c in done) == [1, 2]
+        _, result = await shell0.submit(add(b"p"), timeout_seconds=10.0, pooled=True)
+        assert msgpack.unpackb(result) == [b"ok", 3]
+        nursery.cancel_scope.cancel()
+
+
+def virtual_wall_clock(start_us: int, rate: int = 1) -> Callable[[], int]:
+    """A wall clock in microseconds that follows trio's (virtual) clock from `start_us`,
+    `rate` times as fast."""
+    origin = trio.current_time()
+    return lambda: start_us + int((trio.current_time() - origin) * 1_000_000 * rate)
+
+
+HOUR_US = 3600 * 1_000_000
+NOW_US = 1_750_000_000 * 1_000_000
+
+
+async def test_a_restart_with_the_clock_set_back_commits_at_once(
+        autojump_clock: trio.abc.Clock) -> None:
+    """The client keys are the same in every run; their timestamps must not restart from a
+    clock that went back, or replicas silently ignore every request (no stamp file here:
+    the replica's own client table says where each client stopped)."""
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        pool = pool_signers(2)
+        await table.start(0, client_pool=pool, clock_us=virtual_wall_clock(NOW_US))
+        for i in range(1, 4):
+            await table.start(i)
+        shell0 = table.shells[0]
+        assert shell0 is not None
+        for _ in range(2):
+            await shell0.submit(add(b"c"), pooled=True)
+        await shell0.submit(add(b"c"))
+        table.kill(0)
+        shell0 = await table.start(0, recover=True, client_pool=pool,
+                                   clock_us=virtual_wall_clock(NOW_US - HOUR_US))
+        for key in [table.signers[0].public_key, *(s.public_key for s in pool)]:
+            assert shell0.replica.client_timestamp(key) > NOW_US - HOUR_US
+        _, result = await shell0.submit(add(b"c"), timeout_seconds=1.0)
+        assert msgpack.unpackb(result) == [b"ok", 4]
+        for expected in (5, 6):
+            _, result = await shell0.submit(add(b"c"), timeout_seconds=1.0, pooled=True)
+            assert msgpack.unpackb(result) == [b"ok", expected]
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_stamp_file_keeps_timestamps_ahead_of_a_replica_that_forgot(
+        autojump_clock: trio.abc.Clock, tmp_path: Path) -> None:
+    """A node whose replica does not know its clients' last requests (its log lost, or
+    behind) still never reuses a timestamp: the durable ceiling is ahead of every one sent,
+    reserved a block at a time, not a write per request."""
+    path = tmp_path / "table.client-stamps"
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        stamps = StampFile(path)
+        await table.start(0, client_stamps=stamps, clock_us=virtual_wall_clock(NOW_US))
+        for i in range(1, 4):
+            await table.start(i)
+        shell0 = table.shells[0]
+        assert shell0 is not None
+        for _ in range(10):
+            await shell0.submit(add(b"s"))
+        assert stamps.reservations == 1 and StampFile(path).ceiling == stamps.ceiling
+        table.kill(0)
+        table.logs[0] = DurableLog()  # its replica starts from nothing and catches up
+        shell0 = await table.start(0, client_stamps=StampFile(path),
+                                   clock_us=virtual_wall_clock(NOW_US - HOUR_US))
+        assert shell0.replica.client_timestamp(table.signers[0].public_key) == 0
+        _, result = await shell0.submit(add(b"s"), timeout_seconds=1.0)
+        assert msgpack.unpackb(result) == [b"ok", 11]
+        nursery.cancel_scope.cancel()
+
+
+async def test_no_request_leaves_at_or_above_the_durable_ceiling(
+        autojump_clock: trio.abc.Clock) -> None:
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        stamps = MemoryStamps()
+        leaving: list[tuple[int, int]] = []
+        inner = table.sender(0)
+
+        async def watched(peer: bytes, frame: bytes) -> None:
+            envelope = decode_envelope(frame)
+            if type(envelope.message) is Request:
+                leaving.append((envelope.message.timestamp, stamps.ceiling))
+            await inner(peer, frame)
+
+        table.sender = lambda index: watched if index == 0 else Table.sender(table, index)
+        clock_us = virtual_wall_clock(NOW_US, rate=100)
+        await table.start(0, client_pool=pool_signers(3), client_stamps=stamps,
+                          clock_us=clock_us)
+        for i in range(1, 4):
+            await table.start(i)
+        shell0 = table.shells[0]
+        assert shell0 is not None
+        for _ in range(3):
+            async with trio.open_nursery() as burst:
+                for _ in range(4):
+                    burst.start_soon(partial(shell0.submit, add(b"m"), pooled=True))
+            await trio.sleep(0.9)  # 90 s by the wall clock: past the reserved block
+        assert len(leaving) >= 12
+        assert all(timestamp < ceiling for timestamp, ceiling in leaving)
+        assert 2 <= stamps.reservations <= 5
         nursery.cancel_scope.cancel()
