@@ -40,13 +40,15 @@ _BY_BET_ID: dict[str, type[TakeDown] | type[TurnOff] | type[TurnOn]] = {
 def action_from_json(player: bytes, body: dict[str, Any]) -> Action:
     """The action `body` names, or ControlError (400) saying which field is wrong."""
     name = body.get("action")
+    if type(name) is not str:
+        name = None  # a list or an object is no action's name (and unhashable)
     try:
         if name == "join":
             return Join(player, _int(body, "buy_in"))
         if name == "bet":
             kind = body.get("kind")
             if kind not in BET_KINDS:
-                raise ControlError(f"unknown bet {kind!r}; bets: {', '.join(BET_KINDS)}")
+                raise ControlError(f"unknown bet{_named(kind)}; bets: {', '.join(BET_KINDS)}")
             number = body.get("number")
             if number is not None:
                 number = _int(body, "number")
@@ -59,7 +61,7 @@ def action_from_json(player: bytes, body: dict[str, Any]) -> Action:
             return Leave(player)
     except ValueError as exc:  # the action's own checks: range, shape
         raise ControlError(str(exc)) from None
-    raise ControlError(f"unknown action {name!r}; actions: join, bet, odds, take_down, "
+    raise ControlError(f"unknown action{_named(name)}; actions: join, bet, odds, take_down, "
                        f"turn_off, turn_on, leave (roll and cash out have their own routes)")
 
 
@@ -68,3 +70,11 @@ def _int(body: dict[str, Any], name: str) -> int:
     if type(value) is not int:
         raise ControlError(f"field {name!r} must be an integer")
     return value
+
+
+def _named(value: object) -> str:
+    """A client's name for something, echoed only when it is a short plain string: never
+    the repr of whatever JSON it sent (a deep list's repr raises RecursionError)."""
+    if type(value) is str and len(value) <= 32 and value.isprintable():
+        return f" '{value}'"
+    return ""

@@ -9,6 +9,7 @@ A cash-out waits for 2f+1 matching signed replies, which together are its receip
 from __future__ import annotations
 
 import os
+import traceback
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from bitcraps.games.table_terms import TableTerms
 from ._control import ControlError
 from ._game_json import craps_state_json, to_json
 from .receipts import make_receipt
-from .table_shell import SubmitError, TableShell
+from .table_shell import OutcomeUnknown, PendingRequest, SubmitError, TableShell
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
@@ -35,6 +36,7 @@ __all__ = ["CrapsHost", "load_or_create_dkg_seed"]
 DKG_SEED_BYTES = 32
 PHASE_TIMEOUT_S = 5.0
 ROLL_TIMEOUT_S = 30.0
+DUTY_WAIT_S = 30.0
 
 
 def load_or_create_dkg_seed(path: Path) -> bytes:
@@ -78,29 +80,57 @@ class CrapsHost:
         self._log = log
         self.duties_posted = 0
         self.duties_refused = 0
+        self.duty_errors = 0
+        self._pending: PendingRequest | None = None
 
     # --- the replica's duties ----------------------------------------------------------------
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Post the duties in order, each until it commits: a duty whose request times out
+        stays outstanding (retransmitted by the shell) and is waited on again, never sent
+        anew. Any error of one round is logged and counted; the loop goes on."""
         task_status.started()
         queue: deque[bytes] = deque()
         last_tick = trio.current_time()
         while True:
             with trio.move_on_after(self._tick_seconds):
                 await self.shell.wait_progress()
-            now = trio.current_time()
-            while now - last_tick >= self._tick_seconds:
-                self.duties.tick()
-                last_tick += self._tick_seconds
-            queue.extend(self.duties.due())
-            while queue:
-                try:
-                    _, result = await self.shell.submit(queue[0])
-                except SubmitError as exc:
-                    self._log.info("duty not committed yet; retrying", error=str(exc))
-                    break
-                queue.popleft()
-                self._count(result)
+            try:
+                now = trio.current_time()
+                while now - last_tick >= self._tick_seconds:
+                    last_tick += self._tick_seconds
+                    self.duties.tick()
+                queue.extend(self.duties.due())
+                await self._post(queue)
+            except Exception as exc:  # a duty's failure is never the node's
+                self._duty_failed(exc)
+
+    async def _post(self, queue: deque[bytes]) -> None:
+        while queue:
+            try:
+                if self._pending is None:
+                    self._pending = await self.shell.send_request(
+                        queue[0], None, trio.current_time() + DUTY_WAIT_S)
+                completed = await self._pending.wait(DUTY_WAIT_S)
+            except OutcomeUnknown as exc:
+                self._log.info("duty not committed yet; still retransmitting it",
+                               error=str(exc))
+                return
+            except SubmitError as exc:  # not sent: the node's client is busy
+                self._log.info("duty not sent yet; will retry", error=str(exc))
+                return
+            self._pending = None
+            queue.popleft()
+            self._count(completed.result)
+
+    def _duty_failed(self, exc: Exception) -> None:
+        self.duty_errors += 1
+        if self.duty_errors & (self.duty_errors - 1) == 0:  # the 1st, 2nd, 4th, 8th...
+            # No traceback renderer: it would repr the frames' locals, untrusted values too.
+            where = traceback.extract_tb(exc.__traceback__)[-1:]
+            self._log.error("craps duty failed; carrying on", error_type=type(exc).__name__,
+                            at=[f"{frame.filename}:{frame.lineno}" for frame in where],
+                            errors=self.duty_errors)
 
     def _count(self, result: bytes) -> None:
         decoded = decode_result(result)
