@@ -10,23 +10,33 @@ timestamps start from the tick it started at, as a real node's start from its cl
 they never go back across a restart.
 
 A replica faulty at the table (`TableFaults`) filters its coin shares here: it drops them,
-or replaces each with a share of another value.
+or replaces each with a share of another value. A replica with the hostile-payload fault
+also posts, between its duties, hostile operations signed with its replica key
+(`_sim_craps_hostile`); their results count as neither posted nor refused duties.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bitcraps.consensus import Client, Completed, Envelope, ReplicaConfig, Request, Signer
+from bitcraps.consensus.sim import Rng
 
 from . import _coin as coin
 from ._sim_craps_scenario import TableFaults
-from ._table_ops import SHARE, decode_operation, decode_result, encode_operation
+from ._table_ops import (
+    MAX_OPERATION_BYTES,
+    SHARE,
+    decode_operation,
+    decode_result,
+    encode_operation,
+)
 from .craps_app import CrapsApp
 from .craps_duties import CrapsDuties
 
-__all__ = ["DutyCounts", "ReplicaClient", "TIMESTAMPS_PER_TICK"]
+__all__ = ["DutyCounts", "Hostile", "ReplicaClient", "TIMESTAMPS_PER_TICK"]
 
 TIMESTAMPS_PER_TICK = 1000
 """A client submits at most one request per tick, so a restarted client that starts at
@@ -40,6 +50,19 @@ class DutyCounts:
     withheld: int = 0
     corrupted: int = 0
     dropped_stale: int = 0
+    hostile: int = 0
+
+
+HOSTILE_CHANCE = 0.1
+"""How often a free hostile replica client posts a hostile operation instead of a duty."""
+
+
+@dataclass
+class Hostile:
+    """Where a hostile replica's client draws its hostile operations from."""
+
+    rng: Rng
+    source: Callable[[Rng], bytes]
 
 
 class ReplicaClient:
@@ -47,7 +70,8 @@ class ReplicaClient:
 
     def __init__(self, index: int, table: CrapsApp, duties: CrapsDuties, signer: Signer,
                  config: ReplicaConfig, faults: TableFaults | None, now: int,
-                 retransmit_timeout_ticks: int, counts: DutyCounts) -> None:
+                 retransmit_timeout_ticks: int, counts: DutyCounts,
+                 hostile: Hostile | None = None) -> None:
         self.index = index
         self.table = table
         self.duties = duties
@@ -57,6 +81,8 @@ class ReplicaClient:
                              retransmit_timeout_ticks=retransmit_timeout_ticks)
         self.queue: deque[bytes] = deque()
         self.outstanding: int | None = None
+        self.hostile = hostile
+        self._hostile_outstanding = False
 
     @property
     def key(self) -> bytes:
@@ -70,7 +96,9 @@ class ReplicaClient:
         done = self.client.take_completed()
         for item in done:
             self.outstanding = None
-            if decode_result(item.result).ok:
+            if self._hostile_outstanding:
+                self._hostile_outstanding = False
+            elif decode_result(item.result).ok:
                 self.counts.posted += 1
             else:
                 self.counts.refused += 1
@@ -84,9 +112,18 @@ class ReplicaClient:
             if kept is not None:
                 self.queue.append(kept)
         self._drop_stale_shares()
-        if self.client.busy or not self.queue:
+        if self.client.busy:
             return None
-        envelope = self.client.submit(self.queue.popleft())
+        hostile = self.hostile
+        if hostile is not None and hostile.rng.chance(HOSTILE_CHANCE):
+            self.counts.hostile += 1
+            self._hostile_outstanding = True
+            operation = hostile.source(hostile.rng)[:MAX_OPERATION_BYTES]
+        elif self.queue:
+            operation = self.queue.popleft()
+        else:
+            return None
+        envelope = self.client.submit(operation)
         self.outstanding = envelope.message.timestamp
         return envelope
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from bitcraps.consensus import BatchVerifier, Client, Envelope, Reply, Signer
 from bitcraps.consensus.sim import (
+    HOSTILE_PAYLOAD,
     ReplicaNode,
     Rng,
     ScenarioResult,
@@ -37,7 +38,8 @@ from bitcraps.consensus.sim import (
 from . import _coin as coin
 from ._dkg_byzantine import DEALER_BEHAVIOURS
 from ._sim_craps_checks import TableExpectations, check_tables
-from ._sim_craps_duties import DutyCounts, ReplicaClient
+from ._sim_craps_duties import DutyCounts, Hostile, ReplicaClient
+from ._sim_craps_hostile import OperationSamples, craps_hostile_operation
 from ._sim_craps_players import Player, PlayerCounts
 from ._sim_craps_scenario import (
     CRAPS_FAULT_KINDS,
@@ -82,6 +84,7 @@ class CrapsWorkload:
         self.players: list[Player] = []
         self._ready_since: dict[int, int] = {}
         self.dkg_complete_tick = 0
+        self.samples = OperationSamples()
 
     @property
     def host(self) -> WorkloadHost:
@@ -114,7 +117,8 @@ class CrapsWorkload:
             client = Client(host.config, signer, retransmit_timeout_ticks=retransmit)
             host.route(signer.public_key, self.sc.player_endpoint(p))
             self.players.append(Player(self.sc.player_endpoint(p), client, rng.fork(f"player/{p}"),
-                                       buy_in, self.sc.rolls, self.player_counts))
+                                       buy_in, self.sc.rolls, self.player_counts,
+                                       never_rolls=p in self.sc.idle_players))
 
     def deliver(self, endpoint: int, envelope: Envelope[Any]) -> bool:
         for player in self.players:
@@ -150,6 +154,9 @@ class CrapsWorkload:
                                  self.participants()):
             self.host.violate(text)
 
+    def hostile_operation(self, rng: Rng) -> bytes:
+        return craps_hostile_operation(rng, self.samples)
+
     def statistics(self) -> dict[str, int]:
         view = self.view()
         d, p = self.duty_counts, self.player_counts
@@ -161,6 +168,7 @@ class CrapsWorkload:
             "chips_cashed_out": p.cashed_out, "duties_posted": d.posted,
             "duties_refused": d.refused, "shares_withheld": d.withheld,
             "shares_corrupted": d.corrupted, "stale_shares_dropped": d.dropped_stale,
+            "hostile_by_replicas": d.hostile,
             "max_dkg_ticks": self.dkg_complete_tick,
         }
         if view is not None and view.dice_ready:
@@ -227,6 +235,8 @@ class CrapsWorkload:
         envelope = current.next_request()
         if envelope is not None:
             host.submitted(envelope, live=node.honest)
+            if node.honest:
+                self.samples.add(envelope.message.operation)
         current.client.tick()
         host.send_from(node.endpoint, current.client.take_sends())
 
@@ -241,8 +251,13 @@ class CrapsWorkload:
                 phase_timeout_ticks=self.sc.phase_timeout_ticks)
         duties = CrapsDuties(table, index, seed, phase_timeout_ticks=self.sc.phase_timeout_ticks,
                              participant=participant)
+        hostile = None
+        if HOSTILE_PAYLOAD in dict(self.sc.base.byzantine).get(index, ()):
+            rng = Rng(f"craps/hostile/{self.sc.seed}/{index}/{now}")
+            hostile = Hostile(rng, self.hostile_operation)
         return ReplicaClient(index, table, duties, node.signer, self.host.config, faults, now,
-                             self.sc.base.tunables.client_retransmit_ticks, self.duty_counts)
+                             self.sc.base.tunables.client_retransmit_ticks, self.duty_counts,
+                             hostile)
 
     def _tend_player(self, player: Player, view: CrapsApp | None, now: int) -> None:
         host = self.host
@@ -255,6 +270,7 @@ class CrapsWorkload:
         envelope = player.submit(None if view is None else view.state, may_roll)
         if envelope is not None:
             host.submitted(envelope, live=True)
+            self.samples.add(envelope.message.operation)
         player.client.tick()
         host.send_from(player.endpoint, player.client.take_sends())
 

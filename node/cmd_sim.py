@@ -60,7 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--faults", default="all", metavar="KINDS",
                         help="all (each seed picks a random set), none, or a comma list of: "
                              "drop, duplicate, reorder, partition, crash, silent, equivocate, "
-                             "wrong_digest, stale, twins, byzantine_client; with --game craps "
+                             "wrong_digest, stale, twins, byzantine_client, hostile_payload; "
+                             "with --game craps "
                              f"also {', '.join(TABLE_FAULTS)} (default all)")
     parser.add_argument("--jobs", type=int, default=1, metavar="J",
                         help="worker processes (default 1); results do not depend on it")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import json
 
+import msgpack
 import pytest
 
 from bitcraps.accel._ed25519_cpu import Ed25519Signer, verify_one
-from bitcraps.consensus import Client, Executed, KeyValueApp, Ready, ReplicaConfig
+from bitcraps.consensus import (
+    Client,
+    Executed,
+    ExecutionContext,
+    KeyValueApp,
+    Ready,
+    ReplicaConfig,
+)
 from bitcraps.consensus._codec import pack
 from bitcraps.consensus.sim import (
     FAULT_KINDS,
@@ -18,6 +26,7 @@ from bitcraps.consensus.sim import (
     Partition,
     Rng,
     ScenarioResult,
+    Simulation,
     make_scenario,
     parse_faults,
     run_many,
@@ -213,3 +222,53 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_rejects_unknown_faults(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["sim", "--faults", "meteor"]) == 2
     assert "unknown fault" in capsys.readouterr().err
+
+
+# --- Byzantine payloads ----------------------------------------------------------------------
+
+
+def test_hostile_payloads_from_a_replica_and_a_client_break_nothing() -> None:
+    """A Byzantine replica (with its replica key) and a client sign structurally hostile
+    operations; every honest replica answers each with a result, and the table stays live."""
+    summary = assert_all_pass(range(4), 4, "hostile_payload")
+    totals = summary["totals"]
+    assert isinstance(totals, dict)
+    assert totals["hostile_payloads"] > 0 and totals["decoder_faults"] == 0
+    scenario = make_scenario(0, 4, "hostile_payload")
+    assert scenario.hostile_client and any("hostile_payload" in names
+                                           for _, names in scenario.byzantine)
+
+
+def test_hostile_payloads_alone_on_a_table_with_no_fault_budget() -> None:
+    """With f = 0 no replica may be Byzantine: the hostile client alone."""
+    scenario = make_scenario(3, 1, "hostile_payload")
+    assert scenario.hostile_client and not scenario.byzantine
+    assert_all_pass(range(3), 1, "hostile_payload")
+
+
+def test_all_faults_include_hostile_payloads() -> None:
+    assert any(make_scenario(seed, 4, "all").hostile_client for seed in range(20))
+
+
+class _FragileKV(KeyValueApp):
+    """The bug class the issue found: a `repr` of the decoded operation on the way (the
+    stack depth it needs is the nesting depth), here before executing it."""
+
+    def execute(self, operation: bytes, context: ExecutionContext) -> bytes:
+        try:
+            repr(msgpack.unpackb(operation))
+        except (ValueError, msgpack.UnpackException):  # an undecodable operation: no repr
+            pass
+        return super().execute(operation, context)
+
+
+def test_robustness_checker_catches_an_honest_replica_that_raises() -> None:
+    scenario = make_scenario(1, 4, "hostile_payload")
+    sim = Simulation(scenario, Ed25519Signer, verify_batch)
+    for node in sim.nodes.values():
+        node.make_app = _FragileKV
+        node.restart()
+    result = sim.run()
+    assert not result.ok
+    assert any("robustness: honest replica" in v and "LocalProtocolError" in v
+               for v in result.violations), result.describe()

@@ -232,7 +232,8 @@ class StaleReplay(Behaviour):
 
 
 def make_behaviour(name: str) -> Behaviour | None:
-    """The filter for a behaviour name; None for twins, which is wiring rather than a filter."""
+    """The filter for a behaviour name; None for twins, which is wiring rather than a filter,
+    and for hostile_payload, whose submissions the runner (or a workload) makes."""
     if name == "silent":
         return Silent()
     if name == "equivocate":
@@ -241,6 +242,6 @@ def make_behaviour(name: str) -> Behaviour | None:
         return WrongDigest()
     if name == "stale":
         return StaleReplay()
-    if name == "twins":
+    if name in ("twins", "hostile_payload"):
         return None
     raise ValueError(f"unknown replica behaviour {name!r}")

@@ -26,9 +26,10 @@ from ._byzantine_client import ByzantineClient
 from ._invariants import InvariantChecker, Liveness
 from ._network import Network
 from ._nodes import ClientNode, ReplicaNode
+from ._payloads import HostileSubmitter, describe_exception, kv_hostile_operation
 from ._results import ScenarioResult, summarize
 from ._rng import Rng
-from ._scenario import Scenario, make_scenario
+from ._scenario import HOSTILE_PAYLOAD, Scenario, make_scenario
 from ._shell import Shell
 from ._workload import Workload
 
@@ -73,6 +74,8 @@ class Simulation:
             self.attacker = ByzantineClient(make_signer(key_seed(s.seed, "attacker")), self.config,
                                             rng.fork("attacker"), self.shell.max_frame_bytes)
             self.routes[self.attacker.signer.public_key] = [s.attacker_endpoint]
+        self.hostile: list[tuple[int, HostileSubmitter]] = []
+        self._build_hostile(rng, make_signer, signers)
         self.stats: dict[str, int] = {"crashes": 0, "restarts": 0, "lost_to_down_nodes": 0}
         self.errors: list[str] = []
 
@@ -90,6 +93,7 @@ class Simulation:
             self.routes[signers[twins.index].public_key].append(twins.twin_endpoint)
             others = set(range(s.replicas)) - set(twins.side_a | twins.side_b) - {twins.index}
             outside = {s.client_endpoint(c) for c in range(len(s.client_requests) + 1)}
+            outside.add(s.hostile_endpoint)
             outside.update(self.workload.endpoints if self.workload is not None else ())
             self.network.restrict(twins.index, twins.side_a | others | outside)
             self.network.restrict(twins.twin_endpoint, twins.side_b | others | outside)
@@ -115,6 +119,26 @@ class Simulation:
                                                 s.faults_end_tick)
             self.routes[signer.public_key] = [endpoint]
 
+    def _build_hostile(self, rng: Rng, make_signer: SignerFactory,
+                       signers: list[Signer]) -> None:
+        """The hostile-payload client, and (without a workload, which posts its replicas'
+        own) each replica whose behaviours include hostile_payload, signing with its key."""
+        s = self.s
+        source = kv_hostile_operation if self.workload is None else \
+            self.workload.hostile_operation
+        if s.hostile_client:
+            signer = make_signer(key_seed(s.seed, "hostile"))
+            self.hostile.append((s.hostile_endpoint, HostileSubmitter(
+                signer, self.config, rng.fork("hostile/client"), source)))
+            self.routes[signer.public_key] = [s.hostile_endpoint]
+        if self.workload is not None:
+            return
+        for index, names in s.byzantine:
+            if HOSTILE_PAYLOAD in names:
+                self.hostile.append((index, HostileSubmitter(
+                    signers[index], self.config, rng.fork(f"hostile/replica/{index}"), source,
+                    timestamp=1)))
+
     # --- the loop -----------------------------------------------------------------------
 
     def run(self) -> ScenarioResult:
@@ -134,6 +158,8 @@ class Simulation:
                 self._guard(self.nodes[plan.endpoint], lambda n: n.restart())
                 self.stats["restarts"] += 1
         self._deliver(now)
+        for text in self.shell.take_faults():
+            self.checker.violate(now, f"robustness: the envelope decoder raised {text}")
         for plan in self.s.crashes:
             if plan.crash_tick == now and self.nodes[plan.endpoint].up:
                 self._guard(self.nodes[plan.endpoint],
@@ -145,6 +171,7 @@ class Simulation:
             self._guard(node, lambda n: self._send(n.endpoint, n.drain(now, self._on_ready(n))))
         self._run_clients(now)
         self._run_attacker(now)
+        self._run_hostile(now)
         for node in self._up():
             if node.honest:
                 self.checker.poll(now, node.index, node.live(), len(self.checker.submitted))
@@ -154,12 +181,15 @@ class Simulation:
         return [node for node in self.nodes.values() if node.up]
 
     def _guard(self, node: ReplicaNode, action: Callable[[ReplicaNode], Any]) -> None:
-        """Run a replica action; an honest replica that raises is a bug, a faulty one stops."""
+        """Run a replica action; an honest replica that raises is a bug, a faulty one stops.
+
+        The invariant "no honest replica ever raises" (robustness): whatever any peer sends
+        or any signer orders, an honest replica answers it, and never with an exception."""
         try:
             action(node)
         except Exception as exc:
             if node.honest:
-                text = f"replica {node.index} raised {type(exc).__name__}: {exc}"
+                text = f"robustness: honest replica {node.index} raised {describe_exception(exc)}"
                 self.errors.append(text)
                 self.checker.violate(self.now, text)
             else:
@@ -222,6 +252,21 @@ class Simulation:
                     self.network.send(self.s.attacker_endpoint, dst, data, now)
         for envelope in attacker.take_signed():
             self.checker.submit(envelope)
+
+    def _run_hostile(self, now: int) -> None:
+        replicas = self.config.replicas
+        for endpoint, submitter in self.hostile:
+            node = self.nodes.get(endpoint)
+            if node is not None and not node.up:
+                continue
+            for envelope in submitter.act():
+                self.checker.submit(envelope)
+                self._send(endpoint, [Send(replicas, envelope)])
+            frame = submitter.mutated_frame()
+            if frame is not None:
+                for key in replicas:
+                    for dst in self.routes.get(key, ()):
+                        self.network.send(endpoint, dst, frame, now)
 
     def _quiescent(self) -> bool:
         if not all(c.finished for c in self.clients.values()):
@@ -295,6 +340,8 @@ class Simulation:
             max_latency_after_faults=self.liveness.max_latency_after_faults,
             forged_by_replicas=sum(n.context.forged for n in self.nodes.values() if n.context),
             attacks_by_client=sum(self.attacker.counts.values()) if self.attacker else 0,
+            hostile_payloads=sum(submitter.submitted for _, submitter in self.hostile),
+            decoder_faults=self.shell.decoder_faults,
         )
         if self.workload is not None:
             stats.update(self.workload.statistics())

@@ -7,6 +7,11 @@ Twins counts as one) for the whole run, plus honest replicas that crash and rest
 while the total stays within f. Network faults (drop, duplicate, reorder, partition) are
 asynchrony, not faults of a replica, and count against nothing. Each client keeps its last
 few requests until the faults stop, so the liveness phase always carries traffic.
+
+`hostile_payload` adds a client that signs structurally hostile operations with its own key
+(deep nesting, huge declared lengths, list bombs, mutations of valid encodings) and, when
+f >= 1, makes one Byzantine replica sign such operations with its replica key as well; the
+replicas order and execute them like any other request.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from ._network import LinkFaults, Partition
 from ._rng import Rng
 
 NETWORK_FAULTS = ("drop", "duplicate", "reorder", "partition")
-FAULT_KINDS = (*NETWORK_FAULTS, "crash", *REPLICA_BEHAVIOURS, "byzantine_client")
+HOSTILE_PAYLOAD = "hostile_payload"
+FAULT_KINDS = (*NETWORK_FAULTS, "crash", *REPLICA_BEHAVIOURS, "byzantine_client",
+               HOSTILE_PAYLOAD)
+HOSTILE_ENDPOINT_OFFSET = 1 << 16
 MAX_REPLICAS = 64
 
 
@@ -91,6 +99,7 @@ class Scenario:
     client_start_ticks: tuple[int, ...]
     client_held: tuple[int, ...]
     byzantine_client: bool
+    hostile_client: bool
     faults_end_tick: int
     liveness_bound_ticks: int
     max_ticks: int
@@ -109,6 +118,11 @@ class Scenario:
     @property
     def attacker_endpoint(self) -> int:
         return self.client_endpoint(len(self.client_requests))
+
+    @property
+    def hostile_endpoint(self) -> int:
+        """Where the hostile-payload client sits: past every client a workload adds."""
+        return self.replicas + HOSTILE_ENDPOINT_OFFSET
 
     def replay_command(self) -> str:
         return (f"bitcraps sim --replicas {self.replicas} --seed {self.seed} "
@@ -144,7 +158,8 @@ def make_scenario(seed: int, replicas: int, faults_spec: str) -> Scenario:
         link=_link(rng.fork("link"), faults),
         partitions=_partitions(rng.fork("partitions"), replicas, clients, faults, faults_end),
         client_requests=requests, client_start_ticks=starts, client_held=held,
-        byzantine_client="byzantine_client" in faults, faults_end_tick=faults_end,
+        byzantine_client="byzantine_client" in faults,
+        hostile_client=HOSTILE_PAYLOAD in faults, faults_end_tick=faults_end,
         liveness_bound_ticks=bound,
         max_ticks=faults_end + bound + 40 * max(requests) + 500,
     )
@@ -178,7 +193,7 @@ def _tunables(rng: Rng) -> Tunables:
 
 def _byzantine(rng: Rng, n: int, f: int, faults: tuple[str, ...]
                ) -> tuple[tuple[tuple[int, tuple[str, ...]], ...], TwinsPlan | None]:
-    kinds = [k for k in faults if k in REPLICA_BEHAVIOURS]
+    kinds = [k for k in faults if k in REPLICA_BEHAVIOURS or (k == HOSTILE_PAYLOAD and f > 0)]
     if not kinds:
         return (), None
     slots = min(f, len(kinds))

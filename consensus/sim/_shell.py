@@ -15,6 +15,7 @@ from typing import Any
 from .._crypto import BatchVerifier, SignatureCheck, verify_envelope
 from .._errors import DecodeError
 from .._messages import Envelope, decode_envelope
+from ._payloads import describe_exception
 
 MAX_FRAME_BYTES = 1 << 20
 DECODE_CACHE_ENTRIES = 8192
@@ -50,6 +51,8 @@ class Shell:
         self._seen: dict[bytes, tuple[Envelope[Any], bool]] = {}
         self.decode_errors = 0
         self.bad_signatures = 0
+        self.decoder_faults = 0
+        self._faults: list[str] = []
 
     def accept(self, data: bytes) -> Envelope[Any] | None:
         """The verified envelope in `data`, or None (counted) if it must be dropped."""
@@ -60,6 +63,10 @@ class Shell:
             except DecodeError:
                 self.decode_errors += 1
                 return None
+            except Exception as exc:  # the decoder's bug: reported, and the frame dropped
+                self.decoder_faults += 1
+                self._faults.append(describe_exception(exc))
+                return None
             if len(self._seen) >= DECODE_CACHE_ENTRIES:
                 self._seen.clear()
             seen = (envelope, verify_envelope(envelope, self.verify))
@@ -68,3 +75,8 @@ class Shell:
             self.bad_signatures += 1
             return None
         return seen[0]
+
+    def take_faults(self) -> list[str]:
+        """What the decoder raised other than `DecodeError` since last asked (each a bug)."""
+        faults, self._faults = self._faults, []
+        return faults

@@ -23,6 +23,7 @@ from .._config import ReplicaConfig
 from .._messages import Envelope, Request
 from .._ready import Send
 from ._nodes import ReplicaNode
+from ._rng import Rng
 from ._scenario import Scenario
 
 
@@ -77,6 +78,11 @@ class Workload(Protocol):
         end of a quiescent run, reporting through `WorkloadHost.violate`."""
 
     def statistics(self) -> dict[str, int]: ...
+
+    def hostile_operation(self, rng: Rng) -> bytes:
+        """One structurally hostile operation for this application (scenarios with the
+        hostile_payload fault: its client signs these; the workload's own replica clients
+        post them for replicas whose behaviours include hostile_payload)."""
 
     def status(self) -> str:
         """One line on what is still under way, for a run that did not finish."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
 from bitcraps.accel._ed25519_cpu import Ed25519Signer, verify_one
 from bitcraps.accel._ed25519_group import SodiumEd25519Group
+from bitcraps.consensus import ExecutionContext
 from bitcraps.consensus.sim import ScenarioResult, Simulation
 from bitcraps.games import _coin as coin
 from bitcraps.games._sim_craps_table import RollWatch
@@ -140,6 +142,55 @@ def test_a_client_cut_off_from_a_twin_primary_is_still_served(seed: int) -> None
     result.replay = scenario.replay_command()
     assert "twins" in scenario.faults
     assert result.ok and result.live, result.describe()
+
+
+HOSTILE_CASES = (
+    Case(4, "hostile_payload", 0, ""),
+    Case(4, "hostile_payload", 2, ""),
+    Case(4, "hostile_payload,equivocate,drop,crash", 6, ""),
+)
+
+
+@pytest.mark.parametrize("case", HOSTILE_CASES, ids=str)
+def test_hostile_payloads_at_the_table_break_no_invariant(case: Case) -> None:
+    """A Byzantine replica signs, with its replica key, hostile DKG messages, coin shares and
+    actions (the issue's 1,010-deep DKG payload among them), and a client signs its own; the
+    replicas order and execute them. No honest replica raises, every roll is fair, the chips
+    add up, and the table makes every roll the shooters ask for."""
+    r = run(case)
+    assert r.result.ok, r.result.describe()
+    stats = r.result.stats
+    assert stats["rolls"] == r.scenario.rolls
+    assert stats["hostile_payloads"] > 0 and stats["hostile_by_replicas"] > 0
+    assert stats["decoder_faults"] == 0
+
+
+def test_a_table_that_raises_on_a_hostile_payload_is_caught() -> None:
+    """The robustness invariant has teeth: a table whose DKG decoder recursed on nesting
+    (as it did) makes every honest replica raise, and the run fails naming the seed."""
+    scenario = make_craps_scenario(0, 4, "hostile_payload")
+    workload = CrapsWorkload(scenario, Ed25519Signer, GROUP)
+    sim = Simulation(scenario.base, Ed25519Signer, verify_batch, workload)
+    for node in sim.nodes.values():
+        table = _table_of(node)
+        table.execute = _recursing(table.execute)  # type: ignore[method-assign]
+    result = sim.run()
+    assert not result.ok
+    assert any("robustness: honest replica" in v for v in result.violations)
+    assert "--seed 0" in result.replay or "--seed 0" in scenario.replay_command()
+
+
+def _table_of(node: object) -> CrapsApp:
+    return node.app.table  # type: ignore[attr-defined, no-any-return]
+
+
+def _recursing(execute: Callable[[bytes, ExecutionContext], bytes]
+               ) -> Callable[[bytes, ExecutionContext], bytes]:
+    def fragile(operation: bytes, context: ExecutionContext) -> bytes:
+        if b"\x91" * 1000 in operation:
+            raise RecursionError("maximum recursion depth exceeded")
+        return execute(operation, context)
+    return fragile
 
 
 def test_table_faults_never_make_more_than_f_replicas_faulty() -> None:
