@@ -4,7 +4,8 @@ Each player is a client of the table with its own key. It sits down with a buy-i
 0-2 bets before each roll (a mix of line, come, field, place, hardway, proposition and
 odds bets, a few of them refused on purpose: under the minimum or in the wrong phase), tops
 up when it runs low, cashes part of its chips out once, and, while it is the shooter, asks
-for the next roll once everyone has bet. It reads the table as a player's node would, from
+for the next roll once everyone has bet (unless it is an idle shooter, who never
+does). It reads the table as a player's node would, from
 an honest replica's state, which may lag behind the log; a request made on a stale view is
 refused by the table and counted, never harmful.
 
@@ -80,13 +81,14 @@ def choose_bet(rng: Rng, state: CrapsState, me: bytes) -> Action:
 
 class Player:
     def __init__(self, endpoint: int, client: Client, rng: Rng, buy_in: int, rolls: int,
-                 counts: PlayerCounts) -> None:
+                 counts: PlayerCounts, *, never_rolls: bool = False) -> None:
         self.endpoint = endpoint
         self.client = client
         self.rng = rng
         self.buy_in = buy_in
         self.rolls = rolls
         self.counts = counts
+        self.never_rolls = never_rolls
         self.game = CrapsTable()
         self.seated = False
         self.pending: Action | None = None
@@ -168,6 +170,8 @@ class Player:
         if self._tried.get(roll, 0) < self.planned(roll):
             self._tried[roll] = self._tried.get(roll, 0) + 1
             return choose_bet(self.rng, state, me)
+        if self.never_rolls:
+            return None
         if state.shooter == me and roll > self.requested_roll and may_roll(roll):
             return RollRequest(me, roll)
         return None

@@ -13,6 +13,10 @@ table on top of (or instead of) any consensus behaviour:
 | `bad_dkg`         | runs a `ByzantineDkgParticipant` (bad dealing, false complaints, |
 |                   | or silence; the behaviour is drawn from the seed)                |
 
+A player may be an `idle_shooter`: it sits down and bets but never asks for a roll, so the
+table must take the dice from it (the replicas' timeout votes) each time they reach it.
+That fault is a player's, drawn apart from the replicas' (its own fork of the seed).
+
 At most f replicas are faulty at any time: the table faults go to a replica that is already
 Byzantine when there is one; otherwise that replica becomes faulty too, and the crash plan is
 thinned so crashed honest replicas and faulty ones together never exceed f.
@@ -32,8 +36,11 @@ __all__ = ["CRAPS_FAULT_KINDS", "TABLE_FAULTS", "CrapsScenario", "TableFaults",
            "make_craps_scenario", "parse_craps_faults"]
 
 TABLE_FAULTS = ("withhold_shares", "corrupt_shares", "bad_dkg")
-CRAPS_FAULT_KINDS = (*FAULT_KINDS, *TABLE_FAULTS)
-TABLE_CONFIG = TableConfig(min_bet=5, max_bet=500, bankroll=250_000)
+PLAYER_FAULTS = ("idle_shooter",)
+CRAPS_FAULT_KINDS = (*FAULT_KINDS, *TABLE_FAULTS, *PLAYER_FAULTS)
+SHOOTER_TIMEOUT_TICKS = 100
+TABLE_CONFIG = TableConfig(min_bet=5, max_bet=500, bankroll=250_000,
+                           shooter_timeout_ticks=SHOOTER_TIMEOUT_TICKS)
 BUY_INS = (1_000, 1_500, 2_000, 3_000)
 ROLL_ALLOWANCE_TICKS = 150
 """Ticks allowed per scripted roll (its bets, the request, the coin shares), faults and all."""
@@ -63,6 +70,8 @@ class CrapsScenario:
     held_rolls: int
     phase_timeout_ticks: int
     table_config: TableConfig = TABLE_CONFIG
+    idle_players: tuple[int, ...] = ()
+    """Players (by index) who never roll: the `idle_shooter` fault."""
 
     @property
     def seed(self) -> int:
@@ -76,6 +85,7 @@ class CrapsScenario:
     def faults(self) -> tuple[str, ...]:
         """Every fault kind this run has, the consensus ones and the table's."""
         table = [kind for _, faults in self.table_faults for kind in faults.kinds()]
+        table += list(PLAYER_FAULTS) if self.idle_players else []
         return tuple(dict.fromkeys((*self.base.faults, *table)))
 
     @property
@@ -113,7 +123,7 @@ def make_craps_scenario(seed: int, replicas: int, faults_spec: str) -> CrapsScen
     """The craps scenario a seed gives; ValueError on a bad fault list or replica count."""
     requested = parse_craps_faults(faults_spec)
     consensus_spec = "all" if requested is None else ",".join(
-        k for k in requested if k not in TABLE_FAULTS) or "none"
+        k for k in requested if k not in TABLE_FAULTS + PLAYER_FAULTS) or "none"
     base = make_scenario(seed, replicas, consensus_spec)
     rng = Rng(f"craps/scenario/{seed}/{replicas}")
     kinds = _table_kinds(rng.fork("faults"), requested, base.f)
@@ -123,15 +133,27 @@ def make_craps_scenario(seed: int, replicas: int, faults_spec: str) -> CrapsScen
     rolls = load.randint(20, 36)
     held = load.randint(1, 3) if base.faults or table_faults else 0
     phase_timeout = rng.fork("dkg").randint(80, 160)
+    idle = _idle_players(rng.fork("idle"), requested, len(buy_ins))
     dkg_ticks = 3 * (phase_timeout + base.liveness_bound_ticks)
+    # each time the dice reach an idle player (at most once a seven-out): its timeout, the
+    # votes' commit
+    idle_ticks = (rolls // 2 + 2) * (SHOOTER_TIMEOUT_TICKS + base.liveness_bound_ticks) \
+        if idle else 0
     base = dataclasses.replace(
         base, client_requests=(), client_start_ticks=(), client_held=(),
         crashes=_fit_crashes(base, {i for i, _ in table_faults}),
-        max_ticks=base.faults_end_tick + dkg_ticks + rolls * ROLL_ALLOWANCE_TICKS
+        max_ticks=base.faults_end_tick + dkg_ticks + idle_ticks + rolls * ROLL_ALLOWANCE_TICKS
         + 2 * base.liveness_bound_ticks,
     )
     return CrapsScenario(base, faults_spec.strip().lower() or "none", table_faults, buy_ins,
-                         rolls, held, phase_timeout)
+                         rolls, held, phase_timeout, idle_players=idle)
+
+
+def _idle_players(rng: Rng, requested: tuple[str, ...] | None, players: int
+                  ) -> tuple[int, ...]:
+    """One player who never rolls, when asked for (or drawn, for `all`); never all of them."""
+    wanted = rng.chance(0.3) if requested is None else "idle_shooter" in requested
+    return (rng.below(players),) if wanted and players > 1 else ()
 
 
 def _table_kinds(rng: Rng, requested: tuple[str, ...] | None, f: int) -> tuple[str, ...]:
