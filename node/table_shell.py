@@ -40,7 +40,8 @@ from .table_clients import (
     TableClients,
     wall_clock_us,
 )
-from .verification import VerificationCache, apply_verdicts, plan_batch
+from .table_inbox import TableInbox
+from .verification import VerificationCache, apply_verdicts, plan_batch, plan_outer
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
@@ -49,11 +50,9 @@ __all__ = ["ClientsBusy", "OutcomeUnknown", "PendingRequest", "SubmitError", "Ta
            "inline_offload", "thread_offload", "ticks_for"]
 
 INLINE_VERIFY_MAX = 4
-INBOX_FRAMES = 4096
 OUTBOX_FRAMES = 4096
 STEP_BATCH_MAX = 512
 
-_WAKE: tuple[bytes, Any] = (b"", None)
 FrameSender = Callable[[bytes, bytes], Awaitable[None]]
 BatchVerify = Callable[[Sequence[SignatureCheck]], list[bool]]
 Offload = Callable[..., Awaitable[Any]]
@@ -79,6 +78,8 @@ class Storage(Protocol):
 class TableStatistics:
     frames_in: int = 0
     inbox_dropped: int = 0
+    not_replica: int = 0     # replica messages signed by a key that is no replica: dropped
+    throttled: int = 0       # requests refused: their peer had too many in flight
     decode_errors: int = 0
     bad_signatures: int = 0
     stepped: int = 0
@@ -116,9 +117,7 @@ class TableShell:
         self.on_event = on_event
         self._on_executed = on_executed
         self._cache = VerificationCache()
-        self._inbox_send, self._inbox = trio.open_memory_channel[tuple[bytes, Envelope[Any]]](
-            INBOX_FRAMES
-        )
+        self._inbox = TableInbox(config, replica.client_timestamp)
         self._outboxes: dict[bytes, trio.MemorySendChannel[bytes]] = {}
         self._nursery: trio.Nursery | None = None
         self._clients = TableClients(config, signer, client_pool,
@@ -131,14 +130,18 @@ class TableShell:
     # --- inputs from the node ------------------------------------------------------------
 
     def deliver(self, peer: bytes, envelope: Envelope[Any]) -> bool:
-        """Queue a decoded envelope from a peer; False (and counted) when the inbox is full."""
+        """Queue a decoded envelope from a peer, in that peer's queue (`TableInbox`); False
+        (and counted) when it is dropped: a replica message from a key that is no replica,
+        or the peer's queue is full."""
         self.stats.frames_in += 1
-        try:
-            self._inbox_send.send_nowait((peer, envelope))
-        except trio.WouldBlock:
+        refused = self._inbox.put(peer, envelope)
+        if refused is None:
+            return True
+        if refused == "not_replica":
+            self.stats.not_replica += 1
+        else:
             self.stats.inbox_dropped += 1
-            return False
-        return True
+        return False
 
     def deliver_frame(self, peer: bytes, frame: bytes) -> bool:
         try:
@@ -202,23 +205,17 @@ class TableShell:
                 await self._drain_ready()
 
     async def _receive_until(self, deadline: float) -> list[tuple[bytes, Envelope[Any]]]:
-        batch: list[tuple[bytes, Envelope[Any]]] = []
-        with trio.move_on_at(deadline):
-            batch.append(await self._inbox.receive())
-        while batch and len(batch) < STEP_BATCH_MAX:
-            try:
-                batch.append(self._inbox.receive_nowait())
-            except trio.WouldBlock:
-                break
-        return [item for item in batch if item is not _WAKE]
+        """Peers' envelopes, in turn per peer; each client request admitted (`TableInbox`)."""
+        batch = await self._inbox.receive_until(deadline, STEP_BATCH_MAX)
+        now_ticks = self.replica.now_ticks
+        admitted = [(peer, e) for peer, e in batch if self._inbox.admit(peer, e, now_ticks)]
+        self.stats.throttled += len(batch) - len(admitted)
+        return admitted
 
     def _wake_loop(self) -> None:
         """A request proposed to our own replica from outside the loop: have the loop drain
         its Ready now rather than at the next tick or frame."""
-        try:
-            self._inbox_send.send_nowait(_WAKE)
-        except trio.WouldBlock:  # a full inbox wakes the loop anyway
-            pass
+        self._inbox.wake()
 
     def _tick(self) -> None:
         self.stats.ticks += 1
@@ -226,14 +223,25 @@ class TableShell:
         self._clients.tick()
         self._flush_clients()
 
+    async def _verify(self, checks: list[SignatureCheck]) -> list[bool]:
+        if not checks:
+            return []
+        if len(checks) <= INLINE_VERIFY_MAX:
+            return self._verify_inline(checks)
+        verdicts: list[bool] = await self._offload(self._verify_batch, checks)
+        return verdicts
+
     async def _verify_and_step(self, batch: list[tuple[bytes, Envelope[Any]]]) -> None:
-        plan = plan_batch([envelope for _, envelope in batch], self._cache)
-        if not plan.checks:
-            verdicts: list[bool] = []
-        elif len(plan.checks) <= INLINE_VERIFY_MAX:
-            verdicts = self._verify_inline(plan.checks)
-        else:
-            verdicts = await self._offload(self._verify_batch, plan.checks)
+        envelopes = [envelope for _, envelope in batch]
+        outer = plan_outer(envelopes, self._cache)  # carriers first: nested ones only after
+        if outer.checks:
+            verdicts = await self._verify(outer.checks)
+            forged = {id(e) for e, ok in zip(outer.envelopes, apply_verdicts(
+                outer, verdicts, self._cache), strict=True) if not ok}
+            self.stats.bad_signatures += len(forged)
+            envelopes = [e for e in envelopes if id(e) not in forged]
+        plan = plan_batch(envelopes, self._cache)
+        verdicts = await self._verify(plan.checks)
         for envelope, valid in zip(plan.envelopes, apply_verdicts(plan, verdicts, self._cache),
                                    strict=True):
             if not valid:

@@ -52,10 +52,14 @@ class FairQueue(Generic[T]):
 
     def __init__(self, *, per_key_items: int, total_items: int,
                  per_key_bytes: int | None = None, total_bytes: int | None = None,
-                 size: Callable[[T], int] | None = None) -> None:
+                 size: Callable[[T], int] | None = None,
+                 items_for: Callable[[bytes], int] | None = None) -> None:
+        """`items_for(key)`, when given, is that key's bound in items instead of
+        `per_key_items` (some senders' queues may be shorter than others')."""
         if per_key_items < 1 or total_items < per_key_items:
             raise ValueError("need 1 <= per_key_items <= total_items")
         self.per_key_items = per_key_items
+        self._items_for = items_for
         self.total_items = total_items
         self.per_key_bytes = per_key_bytes
         self.total_bytes = total_bytes
@@ -176,7 +180,8 @@ class FairQueue(Generic[T]):
         queue = self._queues.get(key)
         if queue is None:
             return None  # an empty queue always takes one item, however large
-        if len(queue) >= self.per_key_items:
+        bound = self.per_key_items if self._items_for is None else self._items_for(key)
+        if len(queue) >= bound:
             return "queue_full"
         if self.per_key_bytes is not None and self._bytes[key] + size > self.per_key_bytes:
             return "queue_bytes"
