@@ -34,8 +34,32 @@ log_level = "info"
 
 # Whether this node agrees to be a replica of tables that other nodes form
 # (`bitcraps table create`), and how many tables it hosts at most. Reloadable.
+# Default: any peer that reaches this node may ask it to host a table (host_tables = true).
+# What one peer may take is bounded: 2 open offers (held 30 s each; together they count as
+# one table toward max_hosted_tables) and host_tables_per_peer tables at once.
 host_tables = true
 max_hosted_tables = 32
+
+# Only these peers (public keys, 64 hex digits each, as `bitcraps id` prints them) may ask
+# this node to host a table. Empty, the default: any peer may. Reloadable.
+host_allowlist = []
+
+# The smallest table this node hosts for others. n = 3f+1 replicas tolerate f faulty ones,
+# so a table of 1 to 3 replicas survives no fault at all: the default, 4, refuses them;
+# set 1 to host them anyway. Reloadable.
+host_min_replicas = 4
+
+# How many tables formed by one peer this node hosts at once (default 4). Reloadable.
+host_tables_per_peer = 4
+
+# A table formed at run time that has not started (no request committed; for craps, no dice
+# key) this many seconds after it was formed, or that commits nothing for
+# table_idle_timeout_s, is closed and its stored charter deleted (its database stays).
+# 0 turns either off. Defaults: 600 s (10 minutes) and 604800 s (7 days): a stranger's table
+# that cannot start costs this node at most 10 minutes, and a table nobody plays at for a
+# week is closed on every replica. Tables in [[tables]] below never expire. Reloadable.
+table_start_timeout_s = 600
+table_idle_timeout_s = 604800
 
 [api]
 # The control API (HTTP over a Unix socket, bearer token in a 0600 cookie file next to it).

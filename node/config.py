@@ -67,6 +67,11 @@ RELOADABLE_KEYS: frozenset[str] = frozenset({
     "node.log_level",  # the logger's level
     "node.host_tables",  # whether to accept offers to host tables others form
     "node.max_hosted_tables",  # tables already hosted stay open
+    "node.host_allowlist",  # asked on every offer; tables already hosted stay open
+    "node.host_min_replicas",  # checked on every charter
+    "node.host_tables_per_peer",  # checked on every offer and charter
+    "node.table_start_timeout_s",  # read by the expiry loop on each round
+    "node.table_idle_timeout_s",
     "network.bootstrap",  # new entries are dialed; connections are not dropped
     "consensus.view_change_timeout_ticks",  # a local timer: replicas need not agree on it
 })
@@ -106,11 +111,29 @@ class NodeSection(_Section):
     log_level: LogLevel = "info"
     host_tables: bool = True
     max_hosted_tables: int = Field(default=32, ge=0, le=1024)
+    host_allowlist: tuple[str, ...] = Field(default=(), max_length=4096)
+    host_min_replicas: int = Field(default=4, ge=1, le=64)
+    host_tables_per_peer: int = Field(default=4, ge=1, le=1024)
+    table_start_timeout_s: float = Field(default=600.0, ge=0, le=1e9)
+    table_idle_timeout_s: float = Field(default=7 * 86400.0, ge=0, le=1e9)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("host_allowlist")
+    @classmethod
+    def _allowlist(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not _HEX64.fullmatch(value):
+                raise ValueError("host_allowlist holds nodes' public keys, 64 hex digits each "
+                                 "(`bitcraps id` prints a node's)")
+        return tuple(sorted({v.lower() for v in values}))
+
+    @property
+    def host_allowlist_keys(self) -> frozenset[bytes]:
+        return frozenset(bytes.fromhex(key) for key in self.host_allowlist)
 
 
 class ApiSection(_Section):

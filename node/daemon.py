@@ -40,7 +40,9 @@ from ._control import ControlError
 from .accel_setup import AccelUnavailable, client_pool_signer, select_signature_verifier
 from .client_stamps import StampFile
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
+from .formed_tables import FormedTables
 from .game_hosting import GAMES, host_craps, make_application
+from .host_policy import HostLimits
 from .hosted_table import HostedTable, describe_table
 from .identity import NodeIdentity
 from .logs import bind_table, configure_logging, get_logger
@@ -74,7 +76,7 @@ class _TimedStorage:
             self.storage.write(records, sync)
 
 
-class Node(TableControl):
+class Node(TableControl, FormedTables):
     """A running node; implements `NodeControl` for the API."""
 
     def __init__(self, config: NodeConfig, identity: NodeIdentity, *,
@@ -132,6 +134,7 @@ class Node(TableControl):
                 await self._announce_tables()
                 nursery.start_soon(self._route_incoming)
                 nursery.start_soon(self._warm_connections)
+                nursery.start_soon(self._expire_tables)
                 await self._start_api(nursery)
                 await nursery.start(self._handle_signals)
                 nursery.start_soon(run_watchdog, self.notifier, self.healthy)
@@ -235,12 +238,15 @@ class Node(TableControl):
             public_key=self.node_identity.public_key, sign=self.node_identity.sign,
             policy=self._formation_policy, hosted_count=lambda: len(self.tables_by_id),
             listen_addresses=lambda: self.transport.listen_multiaddrs,
-            candidate_peers=self._candidate_peers, open_charter=self._open_charter)
+            candidate_peers=self._candidate_peers, open_charter=self._open_charter,
+            hosted_for=self.hosted_for, is_hosted=lambda t: t in self.tables_by_id)
         self.formation.serve()
 
     def _formation_policy(self) -> FormationPolicy:
         node = self.config.node
-        return FormationPolicy(node.host_tables, node.max_hosted_tables, GAMES)
+        limits = HostLimits(node.host_allowlist_keys, node.host_min_replicas,
+                            node.host_tables_per_peer)
+        return FormationPolicy(node.host_tables, node.max_hosted_tables, GAMES, limits)
 
     def _candidate_peers(self) -> list[bytes]:
         """Peers to ask first: those connected now, then the rest we know an address of."""
@@ -265,14 +271,27 @@ class Node(TableControl):
         section = _section_for(charter)
         if store:
             await trio.to_thread.run_sync(self.charters.save, charter)
-        for key, addresses in charter.address_book().items():
-            if key != self.node_identity.public_key:
-                for address in addresses:
-                    self.transport.add_peer_address(key, address)
+        self._learn_addresses(charter)
         assert self._nursery is not None
-        await self._open_table(self._nursery, section)
+        await self._nursery.start(self._run_formed, charter, section)
         if store:
             await self._announce(self.tables_by_id[charter.table_id])
+
+    def _learn_addresses(self, charter: Charter) -> None:
+        """Addresses from a charter, but only those a peer gave for itself: all of them in
+        our own charter (each member answered our OFFER with its addresses), only the
+        creator's in another's. A stranger's charter never makes us dial third parties at
+        addresses it chose; we reach them where we knew them already."""
+        own = self.node_identity.public_key
+        vouched = set(charter.replicas) if charter.creator == own else {charter.creator}
+        for key, addresses in charter.address_book().items():
+            if key == own or key not in vouched:
+                continue
+            for address in addresses:
+                try:
+                    self.transport.add_peer_address(key, address)
+                except Exception:  # a /p2p/ part naming someone else, or unparsable
+                    self.log.info("charter address ignored", table_id=charter.table_id.hex())
 
     async def create_table(self, game: str, replicas: int, *, min_bet: int = 1,
                            max_bet: int = 1000, seats: int = 8) -> dict[str, Any]:
@@ -529,7 +548,8 @@ class Node(TableControl):
         section, field = key.split(".")
         current = getattr(self.config, section)
         try:
-            parsed: Any = [v for v in value.split(",") if v] if field == "bootstrap" else value
+            listed = field in ("bootstrap", "host_allowlist")
+            parsed: Any = [v for v in value.split(",") if v] if listed else value
             updated = current.model_validate({**current.model_dump(), field: parsed})
         except Exception as exc:
             raise ControlError(f"{key}: {exc}") from None

@@ -1,7 +1,7 @@
 """Forming a table with other nodes: pick replica-capable peers, agree on a charter, open it.
 
 The creator asks peers, in a fixed order (connected peers first, then by key), whether they
-will host the table (OFFER). A peer that agrees holds a slot for `OFFER_HOLD_S` and answers
+will host the table (OFFER). A peer that agrees holds a slot (`OFFER_HOLD_S`) and answers
 with the addresses it listens on. An offer is named by the salt the creator drew for the
 table; with N-1 yeses the table id follows from the terms (game, the N replicas in order,
 limits, seats, salt) and the creator signs a charter naming the replicas and their
@@ -9,6 +9,8 @@ addresses and sends it to each (CHARTER); each replica stores the charter and op
 table, then the creator opens its own. Peers that said yes but were not needed
 are told to forget the offer (RELEASE). A peer refuses when its config says it hosts no
 tables, when it is full, or when it does not know the game: the creator then asks the next.
+What one requester may hold (offers, tables), the smallest table hosted and the allowlist
+are `host_policy`'s; a CHARTER is answered only after our own OFFER to that requester.
 
 Only N replicas that store the charter form the table: the creator reports which did. A
 replica that stored the charter reopens the table from it after every restart.
@@ -17,6 +19,7 @@ replica that stored the charter reopens the table from it after every restart.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +44,10 @@ from ._charter import (
     sign_charter,
 )
 from ._control import ControlError
+from .host_policy import HostLimits, OfferBook, refuse_charter, refuse_offer
 
 __all__ = ["CharterStore", "FormationPolicy", "TableFormation"]
 
-OFFER_HOLD_S = 30.0
 CHARTER_SUFFIX = ".charter"
 
 
@@ -70,6 +73,24 @@ class CharterStore:
         finally:
             os.close(directory)
 
+    def delete(self, table_id: bytes) -> None:
+        """Forget a closed table's charter (durably: it is not reopened after a restart)."""
+        (self.directory / (table_id.hex() + CHARTER_SUFFIX)).unlink(missing_ok=True)
+        if self.directory.is_dir():
+            directory = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+    def age_s(self, table_id: bytes) -> float:
+        """Seconds since the charter was stored (0 if it is not, or the clock went back)."""
+        try:
+            stored = (self.directory / (table_id.hex() + CHARTER_SUFFIX)).stat().st_mtime
+        except OSError:
+            return 0.0
+        return max(0.0, time.time() - stored)
+
     def load_all(self) -> tuple[list[Charter], list[str]]:
         """Every stored charter, and a line for each file that is not a valid charter."""
         charters: list[Charter] = []
@@ -90,18 +111,12 @@ class CharterStore:
 
 @dataclass(frozen=True)
 class FormationPolicy:
-    """What this node agrees to host."""
+    """What this node agrees to host (`host_policy` says how strangers are bounded)."""
 
     host_tables: bool
     max_hosted_tables: int
     games: tuple[str, ...]
-
-
-@dataclass
-class _Offer:
-    creator: bytes
-    game: str
-    expires_at: float
+    limits: HostLimits = HostLimits()
 
 
 @dataclass
@@ -116,7 +131,9 @@ class TableFormation:
     listen_addresses: Callable[[], Sequence[str]]
     candidate_peers: Callable[[], Sequence[bytes]]
     open_charter: Callable[[Charter], Awaitable[None]]
-    offers: dict[bytes, _Offer] = field(default_factory=dict)
+    offers: OfferBook = field(default_factory=OfferBook)
+    hosted_for: Callable[[bytes], int] = lambda creator: 0  # tables formed by `creator`
+    is_hosted: Callable[[bytes], bool] = lambda table_id: False
 
     # --- the peer's side -------------------------------------------------------------------
 
@@ -131,9 +148,7 @@ class TableFormation:
         if request.kind == OFFER:
             return self._answer_offer(caller, request).encode()
         if request.kind == RELEASE:
-            offer = self.offers.get(request.table_id)
-            if offer is not None and offer.creator == caller:
-                del self.offers[request.table_id]
+            self.offers.take(caller, request.table_id)  # only the caller's own offer
             return HostReply(True).encode()
         assert request.charter is not None
         return (await self._answer_charter(caller, request.charter)).encode()
@@ -141,23 +156,28 @@ class TableFormation:
     def _answer_offer(self, caller: bytes, request: HostRequest) -> HostReply:
         policy = self.policy()
         now = trio.current_time()
-        self.offers = {t: o for t, o in self.offers.items() if o.expires_at > now}
-        if not policy.host_tables:
-            return HostReply(False, "this node does not host tables (node.host_tables)")
-        if request.game not in policy.games:
-            return HostReply(False, f"unknown game {request.game!r}")
-        if self.hosted_count() + len(self.offers) >= policy.max_hosted_tables:
-            return HostReply(False, f"full: hosts {policy.max_hosted_tables} tables")
-        self.offers[request.table_id] = _Offer(caller, request.game, now + OFFER_HOLD_S)
+        self.offers.prune(now)
+        refused = refuse_offer(
+            policy.limits, host_tables=policy.host_tables, max_tables=policy.max_hosted_tables,
+            games=policy.games, caller=caller, game=request.game, book=self.offers,
+            hosted=self.hosted_count(), hosted_for_caller=self.hosted_for(caller))
+        if refused is not None:
+            return HostReply(False, refused)
+        self.offers.hold(caller, request.table_id, request.game, now)
         return HostReply(True, addresses=tuple(self.listen_addresses()))
 
     async def _answer_charter(self, caller: bytes, charter: Charter) -> HostReply:
-        offer = self.offers.get(charter.salt)  # offers are named by the table's salt
-        if offer is None or offer.creator != caller or charter.creator != caller:
-            return HostReply(False, "no open offer from this creator for that table")
-        if self.public_key not in charter.replicas or charter.game != offer.game:
-            return HostReply(False, "the charter does not match the offer")
-        del self.offers[charter.salt]
+        policy = self.policy()
+        self.offers.prune(trio.current_time())
+        offer = self.offers.take(caller, charter.salt)  # offers are named by the table's salt
+        refused = refuse_charter(
+            policy.limits, host_tables=policy.host_tables, max_tables=policy.max_hosted_tables,
+            caller=caller, public_key=self.public_key, replicas=charter.replicas,
+            creator=charter.creator, game=charter.game, offer=offer,
+            hosted=self.hosted_count(), hosted_for_caller=self.hosted_for(caller),
+            already_hosted=self.is_hosted(charter.table_id))
+        if refused is not None:
+            return HostReply(False, refused)
         try:
             await self.open_charter(charter)
         except Exception as exc:  # storage full, bad address, ...: the creator hears why

@@ -288,3 +288,30 @@ def test_reload_applies_only_reloadable_keys(tmp_path: Path) -> None:
     assert running.node.log_level == "debug" and running.consensus.view_change_timeout_ticks == 80
     assert running.api.tcp_port == 0 and running.tables == old.tables
     assert diff_reload(running, new) == ({}, ["api.tcp_port", "tables"])
+
+
+def test_hosting_limits_default_and_reload() -> None:
+    config = parse_config(TEMPLATE, env={})
+    node = config.node
+    assert (node.host_allowlist, node.host_min_replicas, node.host_tables_per_peer) == ((), 4, 4)
+    assert (node.table_start_timeout_s, node.table_idle_timeout_s) == (600, 7 * 86400)
+    changed = parse_config(TEMPLATE.replace("host_allowlist = []",
+                                            f'host_allowlist = ["{KEY_B.upper()}", "{KEY_A}"]')
+                           .replace("host_min_replicas = 4", "host_min_replicas = 1"), env={})
+    assert changed.node.host_allowlist == (KEY_A, KEY_B)  # lower case, sorted, once each
+    assert changed.node.host_allowlist_keys == {bytes.fromhex(KEY_A), bytes.fromhex(KEY_B)}
+    applied, refused = diff_reload(config, changed)
+    assert set(applied) == {"node.host_allowlist", "node.host_min_replicas"} and not refused
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('host_allowlist = ["not a key"]', "64 hex digits"),
+    ('host_allowlist = ["' + "\u0661" * 64 + '"]', "64 hex digits"),  # not ASCII
+    ("host_min_replicas = 0", "node.host_min_replicas"),
+    ("table_start_timeout_s = -1", "node.table_start_timeout_s"),
+])
+def test_hosting_limits_are_checked(line: str, message: str) -> None:
+    key = line.split(" = ")[0]
+    text = re.sub(rf"^{key} = .*$", line, TEMPLATE, count=1, flags=re.MULTILINE)
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, env={})

@@ -1,0 +1,133 @@
+"""Tables formed at run time (from a charter): each in its own cancel scope, so it can close.
+
+A table someone else formed costs this node a replica, a database and dials to its fellow
+replicas for as long as it is open. One that never starts (its first request never commits;
+for craps, its dice key is never generated) within `node.table_start_timeout_s` of being
+formed, or that commits nothing for `node.table_idle_timeout_s`, is closed: its tasks end,
+its storage closes, its stored charter is deleted (the database stays, for the record) and
+one line is logged. Tables from `[[tables]]` in node.toml are the operator's and never expire.
+The formation time survives restarts (the charter file's age), so a restart does not give a
+table that never started a new lease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ._charter import Charter
+from .config import NodeConfig, TableSection
+from .hosted_table import HostedTable
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
+
+    from .table_formation import CharterStore
+
+__all__ = ["MAX_CHECK_INTERVAL_S", "FormedTable", "FormedTables", "check_interval_s",
+           "expiry_reason", "has_started"]
+
+MAX_CHECK_INTERVAL_S = 5.0
+
+
+@dataclass
+class FormedTable:
+    charter: Charter
+    formed_at: float  # trio time; earlier than the open when the charter is older
+    cancel_scope: trio.CancelScope
+    done: trio.Event
+
+
+def has_started(table: HostedTable) -> bool:
+    """The table has done what a table is for: a craps table has its dice key, any other
+    table has executed a request."""
+    if table.craps is not None:
+        return bool(table.craps.app.dice_ready)
+    return table.shell.replica.last_executed_seq > 0
+
+
+def expiry_reason(table: HostedTable, formed: FormedTable, now: float, *,
+                  start_timeout_s: float, idle_timeout_s: float) -> str | None:
+    """Why the table should close now, or None (a timeout of 0 never expires)."""
+    if not has_started(table):
+        if start_timeout_s and now - formed.formed_at >= start_timeout_s:
+            return f"never started within {start_timeout_s:g} s of being formed"
+        return None
+    if idle_timeout_s and now - table.last_progress >= idle_timeout_s:
+        return f"idle: nothing committed for {idle_timeout_s:g} s"
+    return None
+
+
+def check_interval_s(start_timeout_s: float, idle_timeout_s: float) -> float:
+    """How often to look: a quarter of the shortest timeout, between 0.05 and 5 s."""
+    timeouts = [t for t in (start_timeout_s, idle_timeout_s) if t > 0]
+    if not timeouts:
+        return MAX_CHECK_INTERVAL_S
+    return min(MAX_CHECK_INTERVAL_S, max(0.05, min(timeouts) / 4))
+
+
+class FormedTables:
+    """The daemon's tables formed at run time (a mixin of `Node`): open, expire, close."""
+
+    config: NodeConfig
+    tables_by_id: dict[bytes, HostedTable]
+    charters: CharterStore
+    log: Any
+    lobby: Any
+    _formed: dict[bytes, FormedTable]
+    _open_table: Callable[[trio.Nursery, TableSection], Awaitable[None]]
+
+    def _formed_tables(self) -> dict[bytes, FormedTable]:
+        formed: dict[bytes, FormedTable] | None = getattr(self, "_formed", None)
+        if formed is None:
+            formed = self._formed = {}
+        return formed
+
+    def hosted_for(self, creator: bytes) -> int:
+        """How many tables formed by `creator` this node hosts (its own included)."""
+        return sum(1 for f in self._formed_tables().values() if f.charter.creator == creator)
+
+    async def _run_formed(self, charter: Charter, section: TableSection, *,
+                          task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The table's tasks, in a scope of their own that `_close_formed` cancels."""
+        done = trio.Event()
+        try:
+            async with trio.open_nursery() as nursery:
+                await self._open_table(nursery, section)
+                age_s = await trio.to_thread.run_sync(self.charters.age_s, charter.table_id)
+                self._formed_tables()[charter.table_id] = FormedTable(
+                    charter, trio.current_time() - age_s, nursery.cancel_scope, done)
+                task_status.started()
+        finally:
+            done.set()
+
+    async def _close_formed(self, table_id: bytes, reason: str) -> None:
+        formed = self._formed_tables().pop(table_id)
+        table = self.tables_by_id.pop(table_id)
+        formed.cancel_scope.cancel()
+        await formed.done.wait()
+        table.storage.close()
+        await trio.to_thread.run_sync(self.charters.delete, table_id)
+        if self.lobby is not None:
+            with trio.move_on_after(1.0):
+                await self.lobby.withdraw(table_id)
+        self.log.warning("table closed", table_id=table_id.hex(), reason=reason,
+                         creator=formed.charter.creator.hex())
+
+    async def _expire_tables(self) -> None:
+        """Close the formed tables that never started or went idle, forever."""
+        while True:
+            node = self.config.node
+            timeouts = {"start_timeout_s": node.table_start_timeout_s,
+                        "idle_timeout_s": node.table_idle_timeout_s}
+            await trio.sleep(check_interval_s(*timeouts.values()))
+            now = trio.current_time()
+            for table_id, formed in list(self._formed_tables().items()):
+                table = self.tables_by_id.get(table_id)
+                reason = None if table is None else expiry_reason(table, formed, now,
+                                                                  **timeouts)
+                if reason is not None:
+                    await self._close_formed(table_id, reason)
