@@ -30,10 +30,12 @@ from ._errors import (
 )
 from ._messages import (
     PROTOCOL_VERSION,
+    STATE_CHUNK_BYTES,
     Checkpoint,
     Commit,
     CommitCertificate,
     Envelope,
+    FetchChunk,
     FetchState,
     Message,
     NewView,
@@ -42,6 +44,8 @@ from ._messages import (
     PrePrepare,
     Reply,
     Request,
+    StateChunk,
+    StateManifest,
     StateReply,
     ViewChange,
     batch_digest,
@@ -65,7 +69,7 @@ from ._ready import (
 from ._replica import Replica
 
 __all__ = [
-    "PROTOCOL_VERSION", "MAX_MESSAGE_BYTES",
+    "PROTOCOL_VERSION", "MAX_MESSAGE_BYTES", "STATE_CHUNK_BYTES",
     "Application", "ApplicationError", "ExecutionContext", "KeyValueApp",
     "Client", "Completed", "ReplicaConfig", "Replica",
     "BatchVerifier", "SignatureCheck", "Signer", "signature_checks", "verify_envelope",
@@ -75,6 +79,7 @@ __all__ = [
     "RemoteProtocolError",
     "Checkpoint", "Commit", "CommitCertificate", "Envelope", "FetchState", "Message", "NewView",
     "Prepare", "PreparedProof", "PrePrepare", "Reply", "Request", "StateReply", "ViewChange",
+    "FetchChunk", "StateChunk", "StateManifest",
     "batch_digest", "decode_envelope", "iter_envelopes", "signing_bytes",
     "ByzantineDetected", "CheckpointStable", "Event", "Executed", "MessageRejected", "Ready",
     "RequestCommitted", "Send", "StateTransferred", "ViewChanged", "ViewChangeStarted",

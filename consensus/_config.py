@@ -28,6 +28,13 @@ class ReplicaConfig:
     max_backoff_exponent: int = 4
     fetch_timeout_ticks: int = 20
     max_pending_requests: int = 50_000
+    max_client_records: int = 4096
+    """The client table's cap: the oldest idle records are evicted (see `_clients`)."""
+    reply_resend_interval_ticks: int = 10
+    """A cached reply is resent to one client at most once per this many ticks: replayed
+    copies of its last request cost a replica nothing more."""
+    max_chunks_served_per_tick: int = 8
+    """Snapshot chunks one replica answers to one other replica per tick."""
 
     def __post_init__(self) -> None:
         if type(self.table_id) is not bytes or len(self.table_id) != TABLE_ID_BYTES:
@@ -50,7 +57,8 @@ class ReplicaConfig:
         if not 1 <= self.batch_max_requests <= MAX_BATCH_REQUESTS:
             raise ValueError(f"batch_max_requests must be in [1, {MAX_BATCH_REQUESTS}]")
         for name in ("batch_timeout_ticks", "max_inflight_batches", "view_change_timeout_ticks",
-                     "fetch_timeout_ticks", "max_pending_requests"):
+                     "fetch_timeout_ticks", "max_pending_requests", "max_client_records",
+                     "reply_resend_interval_ticks", "max_chunks_served_per_tick"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not 0 <= self.max_backoff_exponent <= 16:

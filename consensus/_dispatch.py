@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _checkpoint, _normal_case, _state_transfer, _view_change
+from . import _checkpoint, _normal_case, _snapshot_fetch, _state_transfer, _view_change
 from ._errors import RemoteProtocolError
 from ._messages import (
     Checkpoint,
     Commit,
     Envelope,
+    FetchChunk,
     FetchState,
     NewView,
     Prepare,
     PrePrepare,
     Reply,
     Request,
+    StateChunk,
     StateReply,
     ViewChange,
 )
@@ -62,6 +64,10 @@ def handle_replica_message(r: ReplicaState, envelope: Envelope[Any], sender: int
         _state_transfer.on_fetch_state(r, envelope, sender)
     elif kind is StateReply:
         _state_transfer.on_state_reply(r, envelope, sender)
+    elif kind is FetchChunk:
+        _snapshot_fetch.on_fetch_chunk(r, envelope, sender)
+    elif kind is StateChunk:
+        _snapshot_fetch.on_state_chunk(r, envelope, sender)
     elif kind is Request:
         _normal_case.on_request(r, envelope)
     else:

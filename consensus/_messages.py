@@ -27,6 +27,10 @@ MAX_LOG_WINDOW = 4096
 MAX_OPERATION_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 64 * 1024
 MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
+STATE_CHUNK_BYTES = 256 * 1024
+"""A snapshot crosses the wire in chunks of this size (the last may be shorter): every frame
+of a state transfer stays far below the transports' 1 MiB frame limit, whatever the state."""
+MAX_STATE_CHUNKS = -(-MAX_SNAPSHOT_BYTES // STATE_CHUNK_BYTES)
 
 SIGNING_DOMAIN = b"bitcraps/v1/envelope\x00"
 BATCH_DOMAIN = b"bitcraps/v1/batch\x00"
@@ -384,27 +388,78 @@ class FetchState(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class StateManifest(Struct):
+    """A snapshot's size and the digest of each of its chunks, in order.
+
+    The state digest a checkpoint quorum signs is the hash of exactly this (see `_chunks`), so
+    a manifest that matches a checked checkpoint proof vouches for every chunk it lists.
+    """
+
+    FIELDS = (
+        ("snapshot_bytes", UInt(MAX_SNAPSHOT_BYTES)),
+        ("chunk_digests", Seq(Bytes32(), MAX_STATE_CHUNKS)),
+    )
+    snapshot_bytes: int
+    chunk_digests: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        Struct.__post_init__(self)
+        if len(self.chunk_digests) != -(-self.snapshot_bytes // STATE_CHUNK_BYTES):
+            raise ValueError("StateManifest: the chunk count does not match the snapshot size")
+
+    def chunk_bytes(self, index: int) -> int:
+        """How long chunk `index` is: full chunks, then the remainder."""
+        return min(STATE_CHUNK_BYTES, self.snapshot_bytes - index * STATE_CHUNK_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
 class StateReply(Message):
-    """A stable checkpoint (snapshot may be empty if not needed) and committed suffix."""
+    """A stable checkpoint's manifest (None if the asker needs no snapshot), its proof, and
+    the committed suffix after it (bounded in bytes: the asker asks again for the rest)."""
 
     TYPE: ClassVar[int] = 10
     FIELDS = (
         ("checkpoint_seq", SEQ),
-        ("snapshot", Bin(0, MAX_SNAPSHOT_BYTES)),
+        ("manifest", Optional(_struct("StateManifest"))),
         ("checkpoint_proof", _quorum_of("Checkpoint")),
         ("suffix", Seq(_struct("CommitCertificate"), MAX_LOG_WINDOW)),
         ("new_view", Optional(_signed("NewView"))),
     )
     checkpoint_seq: int
-    snapshot: bytes
+    manifest: StateManifest | None
     checkpoint_proof: tuple[Envelope[Checkpoint], ...]
     suffix: tuple[CommitCertificate, ...]
     new_view: Envelope[NewView] | None
 
 
+@dataclass(frozen=True, slots=True)
+class FetchChunk(Message):
+    """Ask for one chunk of the stable checkpoint at `checkpoint_seq`."""
+
+    TYPE: ClassVar[int] = 11
+    FIELDS = (("checkpoint_seq", SEQ), ("index", UInt(MAX_STATE_CHUNKS - 1)))
+    checkpoint_seq: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateChunk(Message):
+    """One chunk of a stable checkpoint's snapshot; checked against its manifest on receipt."""
+
+    TYPE: ClassVar[int] = 12
+    FIELDS = (
+        ("checkpoint_seq", SEQ),
+        ("index", UInt(MAX_STATE_CHUNKS - 1)),
+        ("data", Bin(0, STATE_CHUNK_BYTES)),
+    )
+    checkpoint_seq: int
+    index: int
+    data: bytes
+
+
 _MESSAGES: tuple[type[Message], ...] = (
     Request, PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Reply, FetchState,
-    StateReply,
+    StateReply, FetchChunk, StateChunk,
 )
 _BY_TYPE: dict[int, type[Message]] = {cls.TYPE: cls for cls in _MESSAGES}
 _BY_CLASS: frozenset[type[Message]] = frozenset(_MESSAGES)
@@ -412,6 +467,7 @@ _BY_NAME: dict[str, type[Message]] = {cls.__name__: cls for cls in _MESSAGES}
 _STRUCTS: dict[str, type[Struct]] = {
     "PreparedProof": PreparedProof,
     "CommitCertificate": CommitCertificate,
+    "StateManifest": StateManifest,
 }
 
 

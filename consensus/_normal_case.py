@@ -6,6 +6,7 @@ from typing import Any
 
 from . import _checkpoint, _view_change
 from ._app import ApplicationError, ExecutionContext
+from ._clients import operation_digest
 from ._durable import Committed, OwnMessage, Prepared
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._messages import (
@@ -26,9 +27,11 @@ def on_request(r: ReplicaState, envelope: Envelope[Request]) -> None:
     request = envelope.message
     client = envelope.sender
     record = r.clients.get(client)
-    if record is not None and request.timestamp <= record.timestamp:
-        if request.timestamp == record.timestamp:
-            r.reply(client, record.timestamp, record.result)
+    if record is not None and request.timestamp == record.timestamp:
+        _resend_reply(r, client, record, request)
+        return
+    if not r.clients.fresh(client, request.timestamp):
+        r.stats.requests_stale += 1
         return
     key = (client, request.timestamp)
     if key in r.pending:
@@ -41,6 +44,26 @@ def on_request(r: ReplicaState, envelope: Envelope[Request]) -> None:
         r.request_timer_start, r.request_timer_key = r.now_ticks, key
     if r.is_primary() and not r.changing:
         cut_batches(r)
+
+
+def _resend_reply(r: ReplicaState, client: bytes, record: ClientRecord,
+                  request: Request) -> None:
+    """Answer a repeat of the client's last executed request with its cached result.
+
+    Only for the very operation that executed: a different operation under the same
+    timestamp never ran, and its f+1 "matching" replies would acknowledge it. At most once per
+    `reply_resend_interval_ticks` per client: a flood of replayed copies costs one reply.
+    """
+    if record.operation_digest != operation_digest(request.operation):
+        r.stats.requests_stale += 1
+        return
+    last = r.reply_ticks.get(client)
+    if last is not None and r.now_ticks - last < r.config.reply_resend_interval_ticks:
+        r.stats.replies_suppressed += 1
+        return
+    r.reply_ticks[client] = r.now_ticks
+    r.stats.replies_resent += 1
+    r.reply(client, record.timestamp, record.result)
 
 
 def cut_batches(r: ReplicaState) -> None:
@@ -204,6 +227,9 @@ def execute_certificate(r: ReplicaState, certificate: CommitCertificate) -> None
         raise LocalProtocolError(f"executing seq {seq} after {r.last_executed}")
     for request in pre_prepare.requests:
         _execute_request(r, seq, request)
+    for client in r.clients.evict_excess():
+        r.reply_ticks.pop(client, None)
+        r.stats.clients_evicted += 1
     r.last_executed = seq
     r.next_seq = max(r.next_seq, seq)
     r.committed_certs[seq] = certificate
@@ -227,8 +253,7 @@ def _execute_request(r: ReplicaState, seq: int, envelope: Envelope[Request]) -> 
     client = envelope.sender
     timestamp = envelope.message.timestamp
     r.drop_pending_through(client, timestamp)
-    record = r.clients.get(client)
-    if record is not None and timestamp <= record.timestamp:
+    if not r.clients.fresh(client, timestamp):
         return
     context = ExecutionContext(seq, client, timestamp)
     try:
@@ -241,7 +266,9 @@ def _execute_request(r: ReplicaState, seq: int, envelope: Envelope[Request]) -> 
         ) from exc
     if type(result) is not bytes or len(result) > MAX_RESULT_BYTES:
         raise LocalProtocolError("the application returned a result that is not bytes or too long")
-    r.clients[client] = ClientRecord(timestamp, result)
+    digest = operation_digest(envelope.message.operation)
+    r.clients.record(client, ClientRecord(timestamp, result, digest, seq))
+    r.reply_ticks[client] = r.now_ticks
     r.stats.requests_executed += 1
     r.executed(Executed(seq, envelope, result))
     r.event(RequestCommitted(seq, client, timestamp))
@@ -251,9 +278,7 @@ def _execute_request(r: ReplicaState, seq: int, envelope: Envelope[Request]) -> 
 def purge_executed_requests(r: ReplicaState) -> None:
     """Drop pending requests the client table shows as already executed (after a transfer)."""
     for client in list(r.pending_by_client):
-        record = r.clients.get(client)
-        if record is not None:
-            r.drop_pending_through(client, record.timestamp)
+        r.drop_pending_through(client, r.clients.last_timestamp(client))
 
 
 def on_progress(r: ReplicaState) -> None:
@@ -270,5 +295,8 @@ def on_progress(r: ReplicaState) -> None:
 
 
 def on_tick(r: ReplicaState) -> None:
+    interval = r.config.reply_resend_interval_ticks
+    if r.now_ticks % interval == 0 and r.reply_ticks:
+        r.reply_ticks = {c: t for c, t in r.reply_ticks.items() if r.now_ticks - t < interval}
     if r.is_primary() and not r.changing and r.unproposed:
         cut_batches(r)

@@ -166,10 +166,10 @@ class Replica:
         return self._r.now_ticks
 
     def client_timestamp(self, client: bytes) -> int:
-        """The timestamp of `client`'s newest request this replica executed (0 if none):
-        replicas ignore any request of that client that is not later."""
-        record = self._r.clients.get(client)
-        return 0 if record is None else record.timestamp
+        """The timestamp of `client`'s newest request this replica executed (0 if none), or
+        the client table's floor for it once its record was evicted: replicas ignore any
+        request of that client that is not later."""
+        return self._r.clients.last_timestamp(client)
 
     def state_digest(self) -> bytes:
         """Digest of the replicated state (application and client table) right now."""

@@ -6,11 +6,14 @@ The protocol modules (`_normal_case`, `_checkpoint`, `_view_change`, `_state_tra
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._app import Application
+from ._chunks import manifest_of
+from ._chunks import state_digest as state_digest
+from ._clients import ClientRecord as ClientRecord
+from ._clients import ClientTable
 from ._codec import pack, unpack
 from ._config import ReplicaConfig
 from ._crypto import Signer
@@ -28,12 +31,12 @@ from ._messages import (
     PrePrepare,
     Reply,
     Request,
+    StateManifest,
     ViewChange,
     signing_bytes,
 )
 from ._ready import ByzantineDetected, Event, Executed, Send
 
-STATE_DOMAIN = b"bitcraps/v1/state\x00"
 RequestKey = tuple[bytes, int]
 
 
@@ -53,11 +56,22 @@ class Slot:
 
 
 @dataclass
-class ClientRecord:
-    """The newest request executed for a client and its result: exactly-once and resend."""
+class ChunkTransfer:
+    """A snapshot being fetched chunk by chunk: the checkpoint a quorum proved and its
+    manifest (checked against the proof), the chunks received (each checked), and the
+    requests in flight (index -> tick sent), failed tries per chunk, and requests sent to
+    each replica this tick (never more than it answers in one)."""
 
-    timestamp: int
-    result: bytes
+    seq: int
+    digest: bytes
+    proof: tuple[Envelope[Checkpoint], ...]
+    manifest: StateManifest
+    sources: list[int] = field(default_factory=list)
+    chunks: dict[int, bytes] = field(default_factory=dict)
+    inflight: dict[int, int] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)
+    issued: dict[int, int] = field(default_factory=dict)
+    issued_tick: int = -1
 
 
 @dataclass
@@ -73,6 +87,12 @@ class Statistics:
     state_fetches: int = 0
     state_transfers: int = 0
     requests_dropped: int = 0
+    requests_stale: int = 0
+    replies_resent: int = 0
+    replies_suppressed: int = 0
+    clients_evicted: int = 0
+    chunks_served: int = 0
+    chunks_fetched: int = 0
 
 
 class _SplitMix64:
@@ -108,7 +128,8 @@ class ReplicaState:
         self.log: dict[int, Slot] = {}
         self.last_executed = 0
         self.next_seq = 0
-        self.clients: dict[bytes, ClientRecord] = {}
+        self.clients = ClientTable(config.max_client_records)
+        self.reply_ticks: dict[bytes, int] = {}
 
         self.pending: dict[RequestKey, Envelope[Request]] = {}
         self.unproposed: dict[RequestKey, int] = {}
@@ -142,7 +163,10 @@ class ReplicaState:
         self.fetch_deadline: int | None = None
         self.gap_since: int | None = None
         self.fetch_on_tick = False
-        self.served_ticks: dict[int, int] = {}
+        self.served_ticks: dict[int, tuple[int, int]] = {}
+        self.transfer: ChunkTransfer | None = None
+        self.served_chunks: dict[int, tuple[int, int]] = {}
+        self._manifest: tuple[int, StateManifest] | None = None
 
         self.silent = False
         self.out_persist: list[Record] = []
@@ -249,18 +273,21 @@ class ReplicaState:
     # --- replicated state ----------------------------------------------------------------
 
     def state_snapshot(self) -> bytes:
-        clients = [[key, rec.timestamp, rec.result] for key, rec in sorted(self.clients.items())]
-        return pack([self.app.snapshot(), clients])
+        return pack([self.app.snapshot(), self.clients.to_wire()])
 
     def restore_state(self, snapshot: bytes) -> None:
         try:
             app_snapshot, clients = unpack(snapshot)
-            table = {bytes(k): ClientRecord(int(t), bytes(r)) for k, t, r in clients}
+            table = ClientTable.from_wire(self.config.max_client_records, clients)
             self.app.restore(bytes(app_snapshot))
         except Exception as exc:  # a snapshot that matched a quorum proof yet cannot load
-            raise RemoteProtocolError(f"unusable state snapshot: {exc}") from None
+            raise RemoteProtocolError(
+                f"unusable state snapshot ({type(exc).__name__})") from None
         self.clients = table
+        self.reply_ticks.clear()
 
-
-def state_digest(snapshot: bytes) -> bytes:
-    return hashlib.sha256(STATE_DOMAIN + snapshot).digest()
+    def stable_manifest(self) -> StateManifest:
+        """The manifest of the stable snapshot, computed once per stable checkpoint."""
+        if self._manifest is None or self._manifest[0] != self.stable_seq:
+            self._manifest = (self.stable_seq, manifest_of(self.stable_snapshot))
+        return self._manifest[1]

@@ -1,19 +1,24 @@
 """State transfer: a replica that fell behind fetches a stable checkpoint and the log suffix.
 
-Everything fetched is checked against signatures of a quorum: the snapshot against 2f+1
-CHECKPOINT messages, each suffix batch against its commit certificate. One honest
-responder is enough; a lying one is caught and ignored.
+Everything fetched is checked against signatures of a quorum: the snapshot's manifest against
+2f+1 CHECKPOINT messages (and each chunk against the manifest, in `_snapshot_fetch`), each
+suffix batch against its commit certificate. One honest responder is enough; a lying one is
+caught and ignored. Every reply is bounded in bytes whatever the state: the snapshot travels
+in chunks, the suffix stops at a budget and the asker asks again.
 """
 
 from __future__ import annotations
 
-from . import _checkpoint, _normal_case, _view_change
+from . import _checkpoint, _normal_case, _snapshot_fetch, _view_change
 from ._config import ReplicaConfig
-from ._errors import RemoteProtocolError
+from ._errors import LocalProtocolError
 from ._messages import Checkpoint, CommitCertificate, Envelope, FetchState, StateReply
 from ._quorum import check_certificate
 from ._ready import StateTransferred
 from ._state import ReplicaState, state_digest
+
+SUFFIX_BUDGET_BYTES = 512 * 1024
+"""A state reply's committed suffix stops growing here, so the reply fits a 1 MiB frame."""
 
 
 def note_target(r: ReplicaState, seq: int, digest: bytes,
@@ -65,6 +70,7 @@ def on_tick(r: ReplicaState) -> None:
         request_state(r)
     if r.fetch_target is not None and r.fetch_target[0] <= r.last_executed:
         r.fetch_target = None
+    _snapshot_fetch.on_tick(r)
     if r.fetch_target is not None:
         request_state(r)
         return
@@ -109,21 +115,40 @@ def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int)
             _view_change.help_stale(r, sender)
         return
     last = r.served_ticks.get(sender)
-    if last is not None and r.now_ticks - last < max(1, r.config.fetch_timeout_ticks // 2):
-        return
-    r.served_ticks[sender] = r.now_ticks
+    if last is not None and since <= last[1] \
+            and r.now_ticks - last[0] < max(1, r.config.fetch_timeout_ticks // 2):
+        return  # the same question again, soon: its answer is on its way
+    r.served_ticks[sender] = (r.now_ticks, since)
     with_snapshot = r.stable_seq > since
     start = r.stable_seq if with_snapshot else since
-    suffix = tuple(r.committed_certs[s] for s in range(start + 1, r.last_executed + 1)
-                   if s in r.committed_certs)
     reply = StateReply(
         r.stable_seq,
-        r.stable_snapshot if with_snapshot else b"",
+        r.stable_manifest() if with_snapshot else None,
         r.stable_proof,
-        suffix,
+        _bounded_suffix(r, start),
         r.new_view_env,
     )
     r.send((r.config.replicas[sender],), r.sign(reply))
+
+
+def _bounded_suffix(r: ReplicaState, start: int) -> tuple[CommitCertificate, ...]:
+    """Commit certificates after `start`, in order, while they fit SUFFIX_BUDGET_BYTES (at
+    least one): the asker executes them and asks again for the rest."""
+    suffix: list[CommitCertificate] = []
+    size = 0
+    for seq in range(start + 1, r.last_executed + 1):
+        certificate = r.committed_certs.get(seq)
+        if certificate is None:
+            continue
+        size += suffix_bytes((certificate,))
+        if suffix and size > SUFFIX_BUDGET_BYTES:
+            break
+        suffix.append(certificate)
+    return tuple(suffix)
+
+
+def suffix_bytes(suffix: tuple[CommitCertificate, ...]) -> int:
+    return sum(len(c.pre_prepare.wire) + sum(len(v.wire) for v in c.commits) for c in suffix)
 
 
 def check_commit_certificate(config: ReplicaConfig, certificate: CommitCertificate) -> None:
@@ -134,9 +159,9 @@ def check_commit_certificate(config: ReplicaConfig, certificate: CommitCertifica
 def on_state_reply(r: ReplicaState, envelope: Envelope[StateReply], sender: int) -> None:
     reply = envelope.message
     progressed = False
-    if reply.snapshot and reply.checkpoint_seq > r.last_executed:
-        _install_snapshot(r, reply)
-        progressed = True
+    if reply.manifest is not None and reply.checkpoint_seq > r.last_executed:
+        _snapshot_fetch.start(r, reply.checkpoint_seq, reply.manifest, reply.checkpoint_proof,
+                              sender)
     elif r.stable_seq < reply.checkpoint_seq <= r.last_executed:
         digest = _checkpoint.check_proof(r.config, reply.checkpoint_seq, reply.checkpoint_proof)
         if digest is not None:
@@ -151,21 +176,35 @@ def on_state_reply(r: ReplicaState, envelope: Envelope[StateReply], sender: int)
         r.stats.state_transfers += 1
         r.event(StateTransferred(reply.checkpoint_seq, r.last_executed))
         _normal_case.on_progress(r)
-    if r.fetch_target is not None and r.fetch_target[0] <= r.last_executed:
-        r.fetch_target = None
-        r.fetch_deadline = None
+        if suffix_bytes(reply.suffix) > SUFFIX_BUDGET_BYTES // 2:
+            r.fetch_on_tick = True  # the suffix may have been cut at the budget: ask again
+    caught_up(r)
     if reply.new_view is not None:
         _view_change.on_new_view(r, reply.new_view, None)
     _normal_case.execute_ready(r)
 
 
-def _install_snapshot(r: ReplicaState, reply: StateReply) -> None:
-    seq = reply.checkpoint_seq
-    digest = _checkpoint.check_proof(r.config, seq, reply.checkpoint_proof)
-    if digest is None or state_digest(reply.snapshot) != digest:
-        raise RemoteProtocolError("snapshot does not match its checkpoint proof")
-    r.restore_state(reply.snapshot)
+def caught_up(r: ReplicaState) -> None:
+    if r.fetch_target is not None and r.fetch_target[0] <= r.last_executed:
+        r.fetch_target = None
+        r.fetch_deadline = None
+
+
+def install_snapshot(r: ReplicaState, seq: int, digest: bytes, snapshot: bytes,
+                     proof: tuple[Envelope[Checkpoint], ...]) -> None:
+    """A snapshot whose every chunk matched a manifest that matched a quorum's proof."""
+    if state_digest(snapshot) != digest:
+        raise LocalProtocolError("an assembled snapshot does not match its checked manifest")
+    r.restore_state(snapshot)
     r.last_executed = seq
     r.next_seq = max(r.next_seq, seq)
     _normal_case.purge_executed_requests(r)
-    _checkpoint.make_stable(r, seq, digest, reply.snapshot, reply.checkpoint_proof)
+    _checkpoint.make_stable(r, seq, digest, snapshot, proof)
+    r.stats.state_transfers += 1
+    r.event(StateTransferred(seq, r.last_executed))
+    _normal_case.on_progress(r)
+    caught_up(r)
+    # The log suffix after the checkpoint comes with the next state reply: ask now.
+    r.fetch_deadline = None
+    request_state(r)
+    _normal_case.execute_ready(r)

@@ -24,6 +24,7 @@ from bitcraps.consensus import (
     CommitCertificate,
     DecodeError,
     Envelope,
+    FetchChunk,
     FetchState,
     Message,
     NewView,
@@ -32,6 +33,8 @@ from bitcraps.consensus import (
     PrePrepare,
     Reply,
     Request,
+    StateChunk,
+    StateManifest,
     StateReply,
     ViewChange,
     batch_digest,
@@ -45,7 +48,9 @@ from bitcraps.consensus._messages import (
     MAX_OPERATION_BYTES,
     MAX_REPLICAS,
     MAX_RESULT_BYTES,
+    MAX_STATE_CHUNKS,
     SIGNING_DOMAIN,
+    STATE_CHUNK_BYTES,
 )
 
 U64_MAX = 2**64 - 1
@@ -106,14 +111,23 @@ FIELDS[Reply] = {"view": u64s, "client": keys, "timestamp": u64s, "result": payl
 replies = st.builds(Reply, **FIELDS[Reply])
 FIELDS[FetchState] = {"last_executed_seq": u64s}
 fetch_states = st.builds(FetchState, **FIELDS[FetchState])
+manifests = st.integers(0, 3 * STATE_CHUNK_BYTES).flatmap(
+    lambda size: st.lists(digests, min_size=-(-size // STATE_CHUNK_BYTES),
+                          max_size=-(-size // STATE_CHUNK_BYTES)).map(
+        lambda chunks: StateManifest(size, tuple(chunks))))
 FIELDS[StateReply] = {
     "checkpoint_seq": u64s,
-    "snapshot": payloads,
+    "manifest": st.none() | manifests,
     "checkpoint_proof": tuples(envelopes(checkpoints), 3),
     "suffix": tuples(commit_certificates),
     "new_view": st.none() | envelopes(new_views),
 }
 state_replies = st.builds(StateReply, **FIELDS[StateReply])
+chunk_indexes = st.integers(0, MAX_STATE_CHUNKS - 1)
+FIELDS[FetchChunk] = {"checkpoint_seq": u64s, "index": chunk_indexes}
+fetch_chunks = st.builds(FetchChunk, **FIELDS[FetchChunk])
+FIELDS[StateChunk] = {"checkpoint_seq": u64s, "index": chunk_indexes, "data": payloads}
+state_chunks = st.builds(StateChunk, **FIELDS[StateChunk])
 
 MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     Request: requests,
@@ -126,6 +140,8 @@ MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     Reply: replies,
     FetchState: fetch_states,
     StateReply: state_replies,
+    FetchChunk: fetch_chunks,
+    StateChunk: state_chunks,
 }
 ALL_TYPES = sorted(MESSAGE_STRATEGIES, key=lambda cls: cls.TYPE)
 messages = st.one_of(*(MESSAGE_STRATEGIES[cls] for cls in ALL_TYPES))
@@ -163,7 +179,10 @@ def sample_envelopes() -> list[Envelope[Any]]:
         req, pp, prep, com, ckpt, vc, nv,
         envelope_of(Reply(1, b"C" * 32, 7, b"result")),
         envelope_of(FetchState(5)),
-        envelope_of(StateReply(16, b"snap", (ckpt,), (CommitCertificate(pp, (com, com)),), nv)),
+        envelope_of(StateReply(16, StateManifest(4, (b"m" * 32,)), (ckpt,),
+                               (CommitCertificate(pp, (com, com)),), nv)),
+        envelope_of(FetchChunk(16, 0)),
+        envelope_of(StateChunk(16, 0, b"snap")),
     ]
 
 
@@ -176,7 +195,7 @@ SAMPLE_IDS = [type(e.message).__name__ for e in SAMPLES]
 
 def test_samples_cover_every_message_type() -> None:
     assert {type(e.message) for e in SAMPLES} == set(ALL_TYPES)
-    assert [cls.TYPE for cls in ALL_TYPES] == list(range(1, 11))
+    assert [cls.TYPE for cls in ALL_TYPES] == list(range(1, 13))
 
 
 @settings(max_examples=300)
@@ -664,9 +683,13 @@ INVALID_BUILDS: list[tuple[str, Any]] = [
     ("new view with a prepare", lambda: NewView(1, (PREP,), ())),
     ("client key of 31 bytes", lambda: Reply(0, b"c" * 31, 1, b"")),
     ("result too long", lambda: Reply(0, b"c" * 32, 1, b"r" * (MAX_RESULT_BYTES + 1))),
-    ("snapshot as str", lambda: StateReply(0, "", (), (), None)),
-    ("new view of wrong type", lambda: StateReply(0, b"", (), (), VC)),
-    ("bare new view", lambda: StateReply(0, b"", (), (), NV.message)),
+    ("manifest as bytes", lambda: StateReply(0, b"", (), (), None)),
+    ("manifest short of chunks", lambda: StateManifest(STATE_CHUNK_BYTES + 1, (b"m" * 32,))),
+    ("manifest with a chunk too many", lambda: StateManifest(0, (b"m" * 32,))),
+    ("chunk index out of range", lambda: FetchChunk(1, MAX_STATE_CHUNKS)),
+    ("chunk too long", lambda: StateChunk(1, 0, b"c" * (STATE_CHUNK_BYTES + 1))),
+    ("new view of wrong type", lambda: StateReply(0, None, (), (), VC)),
+    ("bare new view", lambda: StateReply(0, None, (), (), NV.message)),
     ("table id of 15 bytes", lambda: Envelope(b"t" * 15, b"s" * 32, FetchState(1), b"g" * 64)),
     ("str table id", lambda: Envelope("t" * 16, b"s" * 32, FetchState(1), b"g" * 64)),
     ("sender of 33 bytes", lambda: Envelope(b"t" * 16, b"s" * 33, FetchState(1), b"g" * 64)),
