@@ -1,9 +1,11 @@
 """The games a node hosts: each table's replicated application, and a craps table's host.
 
 Every replica of a table must build the same application from the same table section: the
-craps rules come from the charter's limits only. The dice physics' final-state hash of each
-roll is part of the executed result (`CrapsApp.throw_hash`), computed on the backend the
-node selected at start; all backends give bit-identical throws, so replicas agree.
+craps rules come from the table's terms only (the limits, seats, and the shooter's timeout:
+the terms' `shooter_timeout_ticks` parameter, or the default of 60 s at the default tick).
+The dice physics' final-state hash of each roll is part of the executed result
+(`CrapsApp.throw_hash`), computed on the backend the node selected at start; all backends
+give bit-identical throws, so replicas agree.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from typing import Any
 import trio
 
 from bitcraps.consensus import Application, KeyValueApp, ReplicaConfig
-from bitcraps.games.craps import TableConfig
+from bitcraps.games.craps import (
+    DEFAULT_SHOOTER_TIMEOUT_TICKS,
+    MAX_SHOOTER_TIMEOUT_TICKS,
+    TableConfig,
+)
 from bitcraps.games.craps_app import CrapsApp
 from bitcraps.games.craps_duties import CrapsDuties
 from bitcraps.games.table_terms import TableTerms
@@ -23,7 +29,7 @@ from .config import TableSection
 from .craps_host import PHASE_TIMEOUT_S, CrapsHost, load_or_create_dkg_seed
 from .table_shell import TableShell
 
-__all__ = ["GAMES", "host_craps", "make_application"]
+__all__ = ["GAMES", "craps_rules", "host_craps", "make_application"]
 
 GAMES = ("kv", "craps")
 
@@ -39,10 +45,16 @@ def make_application(section: TableSection, config: ReplicaConfig,
     def throw_hash(seed: bytes, dice: tuple[int, int]) -> bytes:
         return bytes(throw_dice(seed, dice, physics).final_state_hash)
 
-    rules = TableConfig(min_bet=max(1, section.min_bet), max_bet=section.max_bet,
-                        max_players=max(1, section.seats))
-    return CrapsApp(config.table_id, config.replicas, rules, SodiumEd25519Group(),
-                    throw_hash=throw_hash)
+    return CrapsApp(config.table_id, config.replicas, craps_rules(section.terms),
+                    SodiumEd25519Group(), throw_hash=throw_hash)
+
+
+def craps_rules(terms: TableTerms) -> TableConfig:
+    """A craps table's rules from its terms, the same on every replica."""
+    timeout = terms.param("shooter_timeout_ticks", DEFAULT_SHOOTER_TIMEOUT_TICKS)
+    return TableConfig(min_bet=max(1, terms.min_bet), max_bet=terms.max_bet,
+                       max_players=max(1, terms.seats),
+                       shooter_timeout_ticks=min(max(1, timeout), MAX_SHOOTER_TIMEOUT_TICKS))
 
 
 async def host_craps(app: CrapsApp, shell: TableShell, replica: int, seed_path: Path,

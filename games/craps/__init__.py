@@ -34,7 +34,7 @@ from ._codec import (
     encode_events,
     encode_state,
 )
-from ._config import TableConfig
+from ._config import DEFAULT_SHOOTER_TIMEOUT_TICKS, MAX_SHOOTER_TIMEOUT_TICKS, TableConfig
 from ._events import (
     BetPlaced,
     BetSwitched,
@@ -58,6 +58,8 @@ from ._state import Bet, CrapsState
 from ._table import CrapsTable
 
 __all__ = [
+    "DEFAULT_SHOOTER_TIMEOUT_TICKS",
+    "MAX_SHOOTER_TIMEOUT_TICKS",
     "ActionRejected",
     "Code",
     "Game",
