@@ -321,10 +321,7 @@ class Node(TableControl, FormedTables):
             await self._announce(table)
 
     async def _announce(self, table: HostedTable) -> None:
-        s = table.section
-        await self.lobby.announce(s.table_id_bytes, game=s.game.encode(),
-                                  replicas=s.replica_keys, min_bet=s.min_bet,
-                                  max_bet=s.max_bet, free_seats=s.seats)
+        await self.lobby.announce(table.section.terms, free_seats=table.section.seats)
 
     async def _withdraw_tables(self) -> None:
         """Withdraw our announcements and give gossipsub a moment to send them."""

@@ -1,14 +1,19 @@
 """Lobby announcements: canonical msgpack encoding, strict decoding, Ed25519 signatures.
 
 Wire form (a msgpack array, fixed order, so one announcement always has the same bytes):
-``[version=1, kind, table_id, game, replicas, [min_bet, max_bet], free_seats, announcer,
-sequence, signature]`` with ``kind`` 0 (announce) or 1 (withdraw), ``table_id`` 16 bytes,
-``game`` bytes, ``replicas`` a list of 32-byte keys, ``announcer`` the signer's 32-byte
-Ed25519 key, ``sequence`` monotonic per announcer and ``signature`` 64 bytes over
-``SIGNING_DOMAIN + packb(every field but the signature)``.
+``[version=2, kind, table_id, terms, free_seats, announcer, sequence, signature]`` with
+``kind`` 0 (announce) or 1 (withdraw), ``table_id`` 16 bytes, ``terms`` the table's terms
+as their wire array (`bitcraps.games.table_terms`: game, replicas, limits, seats, salt),
+``announcer`` the signer's 32-byte Ed25519 key, ``sequence`` monotonic per announcer and
+``signature`` 64 bytes over ``SIGNING_DOMAIN + packb(every field but the signature)``.
 
-`decode_announcement` returns an announcement or raises `LobbyDecodeError`, on any input:
-sizes are checked before msgpack allocates, and every field has an exact type.
+An announcement is accepted only if its terms derive its table id (so nobody can announce a
+real table id with replicas of their choosing) and its announcer is one of those replicas.
+`decode_announcement` returns such an announcement or raises `LobbyDecodeError`, on any
+input, whose ``reason`` is the drop reason the lobby counts: ``invalid`` (malformed, bad
+signature), ``wrong_terms`` (the terms derive another id) or ``not_a_replica``. Sizes are
+checked before msgpack allocates, every field has an exact type, and no message quotes the
+bytes it refused.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 import msgpack
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+
+from bitcraps.games.table_terms import MAX_TERMS_BYTES, TableTerms, TermsError, decode_terms
 
 __all__ = [
     "ANNOUNCE",
@@ -34,32 +41,32 @@ __all__ = [
     "verify_announcement",
 ]
 
-VERSION = 1
+VERSION = 2
 ANNOUNCE = 0
 WITHDRAW = 1
 SIGNING_DOMAIN = b"bitcraps/v1/lobby\x00"
 TABLE_ID_BYTES = 16
 KEY_BYTES = 32
 SIGNATURE_BYTES = 64
-MAX_GAME_BYTES = 64
 MAX_REPLICAS = 64
 MAX_U64 = (1 << 64) - 1
-MAX_ANNOUNCEMENT_BYTES = 256 + MAX_GAME_BYTES + MAX_REPLICAS * (KEY_BYTES + 2)
-_FIELDS = 10
+MAX_ANNOUNCEMENT_BYTES = 256 + MAX_TERMS_BYTES
+_FIELDS = 8
 
 
 class LobbyDecodeError(ValueError):
-    """The bytes are not a well-formed lobby announcement (or its signature is wrong)."""
+    """Bytes the lobby drops; `reason` is the drop reason counted for them."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
     kind: int
     table_id: bytes
-    game: bytes
-    replicas: tuple[bytes, ...]
-    min_bet: int
-    max_bet: int
+    terms: TableTerms
     free_seats: int
     announcer: bytes
     sequence: int
@@ -68,22 +75,37 @@ class Announcement:
     def __post_init__(self) -> None:
         _check(self.kind in (ANNOUNCE, WITHDRAW), "kind is 0 (announce) or 1 (withdraw)")
         _check(_is_bytes(self.table_id, TABLE_ID_BYTES), "table_id is 16 bytes")
-        _check(type(self.game) is bytes and 0 < len(self.game) <= MAX_GAME_BYTES,
-               f"game is 1..{MAX_GAME_BYTES} bytes")
-        _check(type(self.replicas) is tuple and len(self.replicas) <= MAX_REPLICAS
-               and all(_is_bytes(r, KEY_BYTES) for r in self.replicas),
-               f"replicas is at most {MAX_REPLICAS} 32-byte keys")
-        for name in ("min_bet", "max_bet", "free_seats", "sequence"):
+        _check(type(self.terms) is TableTerms, "terms are a table's terms")
+        for name in ("free_seats", "sequence"):
             value = getattr(self, name)
             _check(type(value) is int and 0 <= value <= MAX_U64, f"{name} is a u64")
-        _check(self.min_bet <= self.max_bet, "min_bet <= max_bet")
         _check(_is_bytes(self.announcer, KEY_BYTES), "announcer is a 32-byte key")
         _check(type(self.signature) is bytes and len(self.signature) in (0, SIGNATURE_BYTES),
                "signature is 64 bytes")
+        _check(self.terms.table_id == self.table_id,
+               "the terms do not derive the table id", "wrong_terms")
+        _check(self.announcer in self.terms.replicas,
+               "the announcer is not one of the table's replicas", "not_a_replica")
+
+    @property
+    def game(self) -> bytes:
+        return self.terms.game.encode("ascii")
+
+    @property
+    def replicas(self) -> tuple[bytes, ...]:
+        return self.terms.replicas
+
+    @property
+    def min_bet(self) -> int:
+        return self.terms.min_bet
+
+    @property
+    def max_bet(self) -> int:
+        return self.terms.max_bet
 
     def unsigned_fields(self) -> list[Any]:
-        return [VERSION, self.kind, self.table_id, self.game, list(self.replicas),
-                [self.min_bet, self.max_bet], self.free_seats, self.announcer, self.sequence]
+        return [VERSION, self.kind, self.table_id, self.terms.to_wire(), self.free_seats,
+                self.announcer, self.sequence]
 
     def signing_bytes(self) -> bytes:
         return SIGNING_DOMAIN + _packb(self.unsigned_fields())
@@ -95,16 +117,18 @@ class Announcement:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "withdraw" if self.kind == WITHDRAW else "announce",
-                "table_id": self.table_id.hex(), "game": self.game.decode("utf-8", "replace"),
+                "table_id": self.table_id.hex(), "game": self.terms.game,
                 "replicas": [r.hex() for r in self.replicas],
                 "limits": {"min_bet": self.min_bet, "max_bet": self.max_bet},
+                "seats": self.terms.seats, "salt": self.terms.salt.hex(),
+                "terms": self.terms.encode().hex(),
                 "free_seats": self.free_seats, "announcer": self.announcer.hex(),
                 "sequence": self.sequence}
 
 
-def _check(condition: bool, message: str) -> None:
+def _check(condition: bool, message: str, reason: str = "invalid") -> None:
     if not condition:
-        raise LobbyDecodeError(message)
+        raise LobbyDecodeError(message, reason)
 
 
 def _is_bytes(value: object, size: int) -> bool:
@@ -120,8 +144,8 @@ def sign_announcement(announcement: Announcement, sign: Callable[[bytes], bytes]
     """The same announcement carrying `sign(signing_bytes)` (the announcer's key signs)."""
     signature = bytes(sign(announcement.signing_bytes()))
     a = announcement
-    return Announcement(a.kind, a.table_id, a.game, a.replicas, a.min_bet, a.max_bet,
-                        a.free_seats, a.announcer, a.sequence, signature)
+    return Announcement(a.kind, a.table_id, a.terms, a.free_seats, a.announcer, a.sequence,
+                        signature)
 
 
 def verify_announcement(announcement: Announcement) -> bool:
@@ -136,6 +160,14 @@ def verify_announcement(announcement: Announcement) -> bool:
     return True
 
 
+def _terms(wire: object) -> TableTerms:
+    _check(type(wire) is list, "terms are an array")
+    try:
+        return decode_terms(_packb(wire))
+    except (TermsError, ValueError, TypeError, OverflowError):
+        raise LobbyDecodeError("the table's terms are not well formed") from None
+
+
 def decode_announcement(data: bytes, *, verify: bool = True) -> Announcement:
     """Strictly decode (and by default verify) one announcement; `LobbyDecodeError` else."""
     if type(data) is not bytes or len(data) > MAX_ANNOUNCEMENT_BYTES:
@@ -148,14 +180,11 @@ def decode_announcement(data: bytes, *, verify: bool = True) -> Announcement:
     except Exception as exc:  # msgpack raises many types on bad input
         raise LobbyDecodeError(f"not msgpack: {type(exc).__name__}") from None
     _check(type(fields) is list and len(fields) == _FIELDS, f"an array of {_FIELDS} fields")
-    version, kind, table_id, game, replicas, limits, free_seats, announcer, seq, sig = fields
+    version, kind, table_id, terms, free_seats, announcer, seq, sig = fields
     _check(type(version) is int and version == VERSION, f"version is {VERSION}")
     _check(type(kind) is int, "kind is an int")
-    _check(type(replicas) is list, "replicas is an array")
-    _check(type(limits) is list and len(limits) == 2, "limits is [min_bet, max_bet]")
-    announcement = Announcement(kind, table_id, game, tuple(replicas), limits[0], limits[1],
-                                free_seats, announcer, seq, sig)
-    _check(len(sig) == SIGNATURE_BYTES, "signature is 64 bytes")
+    _check(type(sig) is bytes and len(sig) == SIGNATURE_BYTES, "signature is 64 bytes")
+    announcement = Announcement(kind, table_id, _terms(terms), free_seats, announcer, seq, sig)
     if _packb(fields) != data:
         raise LobbyDecodeError("not the canonical encoding")
     if verify and not verify_announcement(announcement):

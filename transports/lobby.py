@@ -5,23 +5,40 @@ announcements every `republish_s` and whenever a peer subscribes to the topic (l
 see them), and withdraws them when it leaves. `known_tables()` is the latest announcement per
 (table, announcer): a withdrawal removes it, an entry not refreshed within `ttl_s` expires.
 
-py-libp2p 0.8.1 drops gossip in four places with at most a log line (docs/libp2p-notes.md);
-what this module does about each, so nothing is lost unnoticed:
+Only a table's replicas may announce it: an announcement carries the table's terms, which
+must derive its table id, and is signed by one of the replicas they name
+(`_lobby_messages`); anything else is dropped (`invalid`, `wrong_terms`, `not_a_replica`).
+
+py-libp2p 0.8.1 drops gossip in several places with at most a log line (docs/libp2p-notes.md);
+what this module does about each, so no lobby message is lost unnoticed:
 
 - Spam protection (`max_messages_per_topic_per_second=10`, our own publishes included):
   raised to `rate_limit_per_s` (1,000); a message it still rejects is counted
-  (`rate_limited`) by wrapping `GossipSub._check_spam_protection`.
+  (`rate_limited`) by wrapping `GossipSub._check_spam_protection`. On a received message
+  the check runs after delivery: it is then delivered but not relayed.
 - Per-peer outbound RPC queue (`rpc_queue.OutBoundQueueSize` = 32, not a constructor
   argument): each peer's queue is raised to `outbound_queue_size` (1,024) on that instance
   before every send (`_LobbyGossipSub.send_rpc`, no module global is patched); a publish RPC
   it still drops is counted (`outbound_queue_full` / `oversized`, from `_handle_dropped_rpc`).
-  Dropped control RPCs are retried by py-libp2p itself and are not counted.
+  Dropped control RPCs are retried by py-libp2p itself and are not counted. This is where a
+  flood goes: py-libp2p's per-peer writer drains a few hundred RPCs a second at best on
+  loopback, so a sender publishing ~1,000/s loses most of them here, counted by the sender.
+- `Pubsub.push_msg` discards a message before delivery (a blacklisted peer, the score gate,
+  a bad pubsub signature, a failed topic validator, a forged self-origin): counted
+  (`pubsub_rejected`) by `_LobbyPubsub.push_msg`. A message already seen is a duplicate,
+  not a drop (`duplicate` in `statistics()`).
 - Subscription channel (`SUBSCRIPTION_CHANNEL_SIZE` = 32, overflow only logged): bypassed.
   `_LobbyPubsub.notify_subscriptions` hands lobby messages straight to the lobby's own
   channel (`inbox_capacity`, 1,024); a message that finds it full is counted (`inbox_full`).
-- A message that fails strict decoding or its Ed25519 signature is counted (`invalid`).
+  Our own publishes are not handed back (`announce` already remembered them).
 - The lobby holds at most `max_tables` (table, announcer) entries (memory is bounded
   whatever peers send); an announcement of a new one beyond that is counted (`lobby_full`).
+
+What stays uncountable per message: an RPC py-libp2p cannot take apart at all (larger than
+its inbound RPC limit, not protobuf, an invalid signed peer record) is discarded whole before
+its messages are looked at, so how many lobby messages it held is unknown; and a publish to a
+peer whose pubsub stream is not open yet is skipped or parked by py-libp2p without a count
+(that peer gets the announcement on the next republish, or when it subscribes).
 
 Heartbeat is 1 s (default 120 s). Every drop calls `on_drop(reason)` (the node feeds
 `bitcraps_lobby_dropped_total{reason}`) and is in `statistics()`.
@@ -31,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +59,8 @@ from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V1
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.tools.anyio_service import background_trio_service
+
+from bitcraps.games.table_terms import TableTerms
 
 from ._lobby_messages import (
     ANNOUNCE,
@@ -60,8 +79,8 @@ __all__ = ["LOBBY_TOPIC", "DROP_REASONS", "Lobby", "TableListing"]
 log = logging.getLogger(__name__)
 
 LOBBY_TOPIC = "/bitcraps/lobby/1.0.0"
-DROP_REASONS = ("invalid", "inbox_full", "outbound_queue_full", "oversized", "rate_limited",
-                "lobby_full")
+DROP_REASONS = ("invalid", "wrong_terms", "not_a_replica", "pubsub_rejected", "inbox_full",
+                "outbound_queue_full", "oversized", "rate_limited", "lobby_full")
 HEARTBEAT_S = 1
 DEFAULT_RATE_LIMIT_PER_S = 1000.0
 DEFAULT_OUTBOUND_QUEUE_SIZE = 1024
@@ -113,18 +132,45 @@ class _LobbyGossipSub(GossipSub):
 
 
 class _LobbyPubsub(Pubsub):
-    """Pubsub that hands lobby messages to the lobby directly (no 32-slot channel) and
-    tells it when a peer subscribes to the lobby topic."""
+    """Pubsub that hands lobby messages to the lobby directly (no 32-slot channel), tells it
+    when a peer subscribes to the lobby topic, and reports every lobby message py-libp2p's
+    `push_msg` discards before delivery (it only logs them): blacklisted sender or origin,
+    the peer-score publish gate, a bad pubsub signature, a failed topic validator, a message
+    that claims to be ours but came from a peer. Duplicates (already seen) are not drops.
+    Our own publishes are not handed to the lobby again: `announce` remembered them."""
 
     def __init__(self, host: IHost, router: GossipSub, *, sink: Callable[[bytes], None],
-                 on_subscriber: Callable[[], None]) -> None:
+                 on_subscriber: Callable[[], None], report: Callable[[str], None],
+                 count: Callable[[str], None]) -> None:
         super().__init__(host, router)
         self._sink = sink
         self._on_subscriber = on_subscriber
+        self._report = report
+        self._count = count
+        self._delivered: set[bytes] = set()
+
+    async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
+        if LOBBY_TOPIC not in msg.topicIDs:
+            await super().push_msg(msg_forwarder, msg)
+            return
+        if self._is_msg_seen(msg):
+            self._count("duplicate")
+            await super().push_msg(msg_forwarder, msg)
+            return
+        key = self._msg_id_constructor(msg)
+        try:
+            await super().push_msg(msg_forwarder, msg)
+        finally:
+            if key in self._delivered:
+                self._delivered.discard(key)
+            elif not self._is_msg_seen(msg):  # seen meanwhile: a duplicate raced it
+                self._report("pubsub_rejected")
 
     def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
         if LOBBY_TOPIC in publish_message.topicIDs:
-            self._sink(bytes(publish_message.data))
+            self._delivered.add(self._msg_id_constructor(publish_message))
+            if ID(publish_message.from_id) != self.my_id:
+                self._sink(bytes(publish_message.data))
         others = [t for t in publish_message.topicIDs if t != LOBBY_TOPIC]
         if others:
             super().notify_subscriptions(publish_message)
@@ -164,7 +210,8 @@ class Lobby:
             degree=6, degree_low=4, degree_high=12, heartbeat_interval=HEARTBEAT_S,
             max_messages_per_topic_per_second=rate_limit_per_s)
         self._pubsub = _LobbyPubsub(host, self._router, sink=self._receive,
-                                    on_subscriber=self._subscriber_joined)
+                                    on_subscriber=self._subscriber_joined, report=self._drop,
+                                    count=self._count)
         self._inbox_send, self._inbox_receive = trio.open_memory_channel[bytes](inbox_capacity)
         self._own: dict[bytes, Announcement] = {}
         self._known: dict[tuple[bytes, bytes], TableListing] = {}
@@ -174,7 +221,8 @@ class Lobby:
         self._changed = trio.Event()
         self._running = False
         self.stats: dict[str, int] = {"received": 0, "accepted": 0, "stale": 0,
-                                      "published": 0, **dict.fromkeys(DROP_REASONS, 0)}
+                                      "duplicate": 0, "published": 0,
+                                      **dict.fromkeys(DROP_REASONS, 0)}
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -195,10 +243,10 @@ class Lobby:
 
     # --- publishing --------------------------------------------------------------------
 
-    async def announce(self, table_id: bytes, *, game: bytes, replicas: Sequence[bytes],
-                       min_bet: int, max_bet: int, free_seats: int) -> Announcement:
-        """Announce (or update) one of our tables; it is re-published until withdrawn."""
-        signed = self._signed(ANNOUNCE, table_id, game, replicas, min_bet, max_bet, free_seats)
+    async def announce(self, terms: TableTerms, *, free_seats: int) -> Announcement:
+        """Announce (or update) one of our tables; it is re-published until withdrawn.
+        `ValueError` if this node is not one of the table's replicas."""
+        signed = self._signed(ANNOUNCE, terms, free_seats)
         self._own[signed.table_id] = signed
         self._remember(signed)
         await self._publish(signed)
@@ -209,8 +257,7 @@ class Lobby:
         previous = self._own.pop(bytes(table_id), None)
         if previous is None:
             return
-        signed = self._signed(WITHDRAW, previous.table_id, previous.game, previous.replicas,
-                              previous.min_bet, previous.max_bet, 0)
+        signed = self._signed(WITHDRAW, previous.terms, 0)
         self._remember(signed)
         await self._publish(signed)
 
@@ -218,12 +265,11 @@ class Lobby:
         for table_id in list(self._own):
             await self.withdraw(table_id)
 
-    def _signed(self, kind: int, table_id: bytes, game: bytes, replicas: Sequence[bytes],
-                min_bet: int, max_bet: int, free_seats: int) -> Announcement:
+    def _signed(self, kind: int, terms: TableTerms, free_seats: int) -> Announcement:
         # Monotonic across restarts too: never below the wall clock in microseconds.
         self._sequence = max(self._sequence + 1, time.time_ns() // 1000)
-        unsigned = Announcement(kind, bytes(table_id), bytes(game), tuple(replicas), min_bet,
-                                max_bet, free_seats, self._public_key, self._sequence)
+        unsigned = Announcement(kind, terms.table_id, terms, free_seats, self._public_key,
+                                self._sequence)
         return sign_announcement(unsigned, self._sign)
 
     async def _publish(self, announcement: Announcement) -> None:
@@ -247,12 +293,12 @@ class Lobby:
             for announcement in list(self._own.values()):
                 # A fresh sequence number: gossipsub deduplicates by (sender, seqno) anyway,
                 # and receivers refresh the entry's TTL.
-                await self.announce(announcement.table_id, game=announcement.game,
-                                    replicas=announcement.replicas,
-                                    min_bet=announcement.min_bet, max_bet=announcement.max_bet,
-                                    free_seats=announcement.free_seats)
+                await self.announce(announcement.terms, free_seats=announcement.free_seats)
 
     # --- receiving ---------------------------------------------------------------------
+
+    def _count(self, what: str) -> None:
+        self.stats[what] = self.stats.get(what, 0) + 1
 
     def _drop(self, reason: str) -> None:
         self.stats[reason] = self.stats.get(reason, 0) + 1
@@ -274,8 +320,8 @@ class Lobby:
             try:
                 announcement = decode_announcement(data)
             except LobbyDecodeError as exc:
-                log.debug("invalid lobby message: %s", exc)
-                self._drop("invalid")
+                log.debug("lobby message dropped (%s): %s", exc.reason, exc)
+                self._drop(exc.reason)
                 continue
             if self._full_for(announcement):
                 self._drop("lobby_full")

@@ -32,18 +32,23 @@ const timer = setTimeout(() => {
 const first = new Promise((resolve) => {
   node.services.pubsub.addEventListener('message', (evt) => {
     if (evt.detail.topic !== TOPIC) return
+    // [version, kind, table_id, terms, free_seats, announcer, sequence, signature], the
+    // terms [version, game, replicas, min_bet, max_bet, seats, params, salt]
     const f = decode(evt.detail.data)
+    const t = f[3]
     resolve({
       version: f[0],
       kind: f[1] === 0 ? 'announce' : 'withdraw',
       table_id: hex(f[2]),
-      game: new TextDecoder().decode(f[3]),
-      replicas: f[4].map(hex),
-      limits: { min_bet: Number(f[5][0]), max_bet: Number(f[5][1]) },
-      free_seats: Number(f[6]),
-      announcer: hex(f[7]),
-      sequence: String(f[8]),
-      signature: hex(f[9]),
+      game: new TextDecoder().decode(t[1]),
+      replicas: t[2].map(hex),
+      limits: { min_bet: Number(t[3]), max_bet: Number(t[4]) },
+      seats: Number(t[5]),
+      salt: hex(t[7]),
+      free_seats: Number(f[4]),
+      announcer: hex(f[5]),
+      sequence: String(f[6]),
+      signature: hex(f[7]),
       from: evt.detail.from?.toString()
     })
   })

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bitcraps.node.process_cluster import TABLE_ID, make_cluster, stop_all
+from bitcraps.games.table_terms import TableTerms
+from bitcraps.node.process_cluster import make_cluster, stop_all
 from bitcraps.transports._lobby_messages import Announcement, verify_announcement
 
 HERE = Path(__file__).parent
@@ -49,14 +50,15 @@ def test_js_libp2p_dials_pings_and_sees_the_lobby() -> None:
     assert "/ipfs/ping/1.0.0" in report["remote_protocols"]
     assert len(report["ping_ms"]) == 3 and all(0 <= rtt < 5000 for rtt in report["ping_ms"])
     announcement = report["announcement"]
-    assert announcement["kind"] == "announce" and announcement["version"] == 1
-    assert announcement["table_id"] == TABLE_ID and announcement["game"] == "kv"
+    assert announcement["kind"] == "announce" and announcement["version"] == 2
+    assert announcement["table_id"] == daemon.table_id and announcement["game"] == "kv"
     assert announcement["announcer"] == identity["node_id"] == daemon.node_id
     assert announcement["replicas"] == [daemon.node_id]
     assert announcement["from"] == identity["peer_id"]
-    signed = Announcement(0, bytes.fromhex(announcement["table_id"]), b"kv",
-                          tuple(bytes.fromhex(r) for r in announcement["replicas"]),
-                          announcement["limits"]["min_bet"], announcement["limits"]["max_bet"],
+    terms = TableTerms("kv", tuple(bytes.fromhex(r) for r in announcement["replicas"]),
+                       announcement["limits"]["min_bet"], announcement["limits"]["max_bet"],
+                       announcement["seats"], bytes.fromhex(announcement["salt"]))
+    signed = Announcement(0, bytes.fromhex(announcement["table_id"]), terms,
                           announcement["free_seats"], bytes.fromhex(announcement["announcer"]),
                           int(announcement["sequence"]), bytes.fromhex(announcement["signature"]))
     assert verify_announcement(signed)

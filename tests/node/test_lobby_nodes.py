@@ -13,10 +13,12 @@ from prometheus_client import generate_latest
 
 from bitcraps.accel._ed25519_cpu import verify_one
 from bitcraps.consensus import SignatureCheck
+from bitcraps.games.table_terms import TableTerms
 from bitcraps.node.config import NodeConfig, parse_config
 from bitcraps.node.daemon import Node, open_node
 from bitcraps.node.identity import NodeIdentity, create_identity
 from bitcraps.node.process_cluster import free_port
+from bitcraps.node.table_blocks import new_terms, table_block
 from bitcraps.transports._libp2p_host import peer_id_for
 
 BOUND_S = 20
@@ -26,16 +28,15 @@ def verify(checks: list[SignatureCheck]) -> list[bool]:
     return [verify_one(*check) for check in checks]
 
 
-def node_config(data_dir: Path, identity: NodeIdentity, port: int, table_id: str | None,
+def terms_of(identity: NodeIdentity, salt: str) -> TableTerms:
+    """A one-replica table of `identity`'s, named by `salt`."""
+    return new_terms("kv", [identity.public_key], min_bet=2, max_bet=20, seats=5,
+                     salt=bytes.fromhex(salt))
+
+
+def node_config(data_dir: Path, identity: NodeIdentity, port: int, salt: str | None,
                 bootstrap: list[str]) -> NodeConfig:
-    table = "" if table_id is None else f"""
-[[tables]]
-table_id = "{table_id}"
-replicas = ["{identity.node_id}"]
-min_bet = 2
-max_bet = 20
-seats = 5
-"""
+    table = "" if salt is None else table_block(terms_of(identity, salt))
     peers = ", ".join(f'"{b}"' for b in bootstrap)
     return parse_config(f"""
 [node]
@@ -55,15 +56,16 @@ def lobby_ids(node: Node) -> set[str]:
 async def test_nodes_see_each_others_tables_and_withdrawals(tmp_path: Path) -> None:
     ids = [create_identity(tmp_path / f"id{i}") for i in range(3)]
     ports = [free_port() for _ in range(3)]
-    tables = [os.urandom(16).hex(), os.urandom(16).hex(), None]
+    salts = [os.urandom(16).hex(), os.urandom(16).hex(), None]
+    tables = [terms_of(ids[i], salts[i]).table_id.hex() for i in range(2)]
     addr = [f"/ip4/127.0.0.1/tcp/{port}/p2p/{peer_id_for(identity.public_key)}"
             for port, identity in zip(ports, ids, strict=True)]
     async with AsyncExitStack() as outer:
         a = await outer.enter_async_context(open_node(
-            node_config(tmp_path / "a", ids[0], ports[0], tables[0], []), ids[0],
+            node_config(tmp_path / "a", ids[0], ports[0], salts[0], []), ids[0],
             verify_batch=verify))
         b = await outer.enter_async_context(open_node(
-            node_config(tmp_path / "b", ids[1], ports[1], tables[1], []), ids[1],
+            node_config(tmp_path / "b", ids[1], ports[1], salts[1], []), ids[1],
             verify_batch=verify))
         async with AsyncExitStack() as inner:
             c = await inner.enter_async_context(open_node(
@@ -84,7 +86,8 @@ async def test_nodes_see_each_others_tables_and_withdrawals(tmp_path: Path) -> N
 async def test_stopped_node_withdraws_its_tables(tmp_path: Path) -> None:
     ids = [create_identity(tmp_path / f"id{i}") for i in range(2)]
     ports = [free_port() for _ in range(2)]
-    table = os.urandom(16).hex()
+    salt = os.urandom(16).hex()
+    table = terms_of(ids[1], salt).table_id.hex()
     async with AsyncExitStack() as outer:
         watcher = await outer.enter_async_context(open_node(
             node_config(tmp_path / "w", ids[0], ports[0], None, []), ids[0],
@@ -92,7 +95,7 @@ async def test_stopped_node_withdraws_its_tables(tmp_path: Path) -> None:
         boot = f"/ip4/127.0.0.1/tcp/{ports[0]}/p2p/{peer_id_for(ids[0].public_key)}"
         async with AsyncExitStack() as inner:
             host = await inner.enter_async_context(open_node(
-                node_config(tmp_path / "h", ids[1], ports[1], table, [boot]), ids[1],
+                node_config(tmp_path / "h", ids[1], ports[1], salt, [boot]), ids[1],
                 verify_batch=verify))
             with trio.fail_after(BOUND_S):
                 await watcher.lobby.wait_until(lambda _l: lobby_ids(watcher) == {table})
@@ -104,13 +107,14 @@ async def test_stopped_node_withdraws_its_tables(tmp_path: Path) -> None:
 async def test_a_bootstrap_peer_added_at_run_time_is_dialed(tmp_path: Path) -> None:
     ids = [create_identity(tmp_path / f"id{i}") for i in range(2)]
     ports = [free_port() for _ in range(2)]
-    table = os.urandom(16).hex()
+    salt = os.urandom(16).hex()
+    table = terms_of(ids[1], salt).table_id.hex()
     async with AsyncExitStack() as stack:
         watcher = await stack.enter_async_context(open_node(
             node_config(tmp_path / "w", ids[0], ports[0], None, []), ids[0],
             verify_batch=verify))
         await stack.enter_async_context(open_node(
-            node_config(tmp_path / "h", ids[1], ports[1], table, []), ids[1],
+            node_config(tmp_path / "h", ids[1], ports[1], salt, []), ids[1],
             verify_batch=verify))
         assert lobby_ids(watcher) == set()
         boot = f"/ip4/127.0.0.1/tcp/{ports[1]}/p2p/{peer_id_for(ids[1].public_key)}"

@@ -7,7 +7,6 @@ refused the test is skipped, so mDNS never multicasts on this machine's real int
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ from netns import veth_network
 
 from bitcraps.node.identity import IDENTITY_FILE, load_identity
 from bitcraps.node.process_cluster import BITCRAPS, Daemon, free_port, stop_all
+from bitcraps.node.table_blocks import new_terms, table_block
 
 BOUND_S = 30.0
 
@@ -33,13 +33,15 @@ def test_two_hosts_find_each_other_by_mdns_and_share_the_lobby() -> None:
     daemons: list[Daemon] = []
     with veth_network(2) as network:
         try:
-            tables = [os.urandom(16).hex() for _ in range(2)]
+            tables: list[str] = []
             for i in range(2):
                 _route_multicast(network.exec_prefix(i))
                 data_dir = root / f"n{i}"
                 subprocess.run([BITCRAPS, "init", "--data-dir", str(data_dir)],
                                capture_output=True, check=True)
                 node_id = load_identity(data_dir / IDENTITY_FILE).node_id
+                terms = new_terms("kv", [bytes.fromhex(node_id)])
+                tables.append(terms.table_id.hex())
                 daemon = Daemon(i, data_dir, free_port(), host=network.addresses[i],
                                 command_prefix=network.exec_prefix(i), node_id=node_id)
                 (data_dir / "node.toml").write_text(f"""
@@ -48,10 +50,7 @@ data_dir = "{data_dir}"
 [network]
 listen_addrs = ["{daemon.multiaddr}"]
 mdns = true
-[[tables]]
-table_id = "{tables[i]}"
-replicas = ["{node_id}"]
-""")
+{table_block(terms)}""")
                 daemons.append(daemon)
                 daemon.start()
             deadline = time.monotonic() + BOUND_S

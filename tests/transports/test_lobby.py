@@ -12,6 +12,7 @@ import pytest
 import trio
 from nacl.signing import SigningKey
 
+from bitcraps.games.table_terms import TableTerms
 from bitcraps.transports._lobby_messages import (
     ANNOUNCE,
     SIGNING_DOMAIN,
@@ -26,7 +27,8 @@ from bitcraps.transports.lobby import LOBBY_TOPIC, Lobby
 
 KEY = SigningKey(bytes(range(32)))
 PK = bytes(KEY.verify_key)
-TABLE = bytes(range(16))
+TERMS = TableTerms("kv", (PK, b"\x01" * 32), 1, 100, 8, bytes(range(16)))
+TABLE = TERMS.table_id
 BOUND_S = 15
 
 
@@ -35,8 +37,13 @@ def sign(data: bytes) -> bytes:
 
 
 def good(kind: int = ANNOUNCE, seq: int = 7) -> Announcement:
-    unsigned = Announcement(kind, TABLE, b"kv", (PK, b"\x01" * 32), 1, 100, 3, PK, seq)
+    unsigned = Announcement(kind, TABLE, TERMS, 3, PK, seq)
     return sign_announcement(unsigned, sign)
+
+
+def new_table(*replicas: bytes, min_bet: int = 1, max_bet: int = 2) -> TableTerms:
+    """A fresh table's terms (a random salt): its id is `.table_id`."""
+    return TableTerms("kv", replicas, min_bet, max_bet, 8, os.urandom(16))
 
 
 def test_round_trip_is_canonical_and_signed() -> None:
@@ -45,37 +52,57 @@ def test_round_trip_is_canonical_and_signed() -> None:
     assert decode_announcement(data) == a
     assert a.encode() == data
     fields = msgpack.unpackb(data)
-    assert fields[0] == 1 and fields[1] == ANNOUNCE and fields[2] == TABLE
-    assert fields[5] == [1, 100] and len(fields[9]) == 64
-    unsigned = msgpack.packb(fields[:9], use_bin_type=True)
-    KEY.verify_key.verify(SIGNING_DOMAIN + unsigned, fields[9])
+    assert fields[0] == 2 and fields[1] == ANNOUNCE and fields[2] == TABLE
+    assert fields[3] == TERMS.to_wire() and fields[4] == 3 and len(fields[7]) == 64
+    unsigned = msgpack.packb(fields[:7], use_bin_type=True)
+    KEY.verify_key.verify(SIGNING_DOMAIN + unsigned, fields[7])
     assert decode_announcement(good(WITHDRAW).encode()).kind == WITHDRAW
 
 
 def test_forged_announcements_are_rejected() -> None:
     fields = msgpack.unpackb(good().encode())
-    fields[6] = 99  # more free seats than signed
+    fields[4] = 99  # more free seats than signed
     with pytest.raises(LobbyDecodeError, match="signature"):
         decode_announcement(msgpack.packb(fields, use_bin_type=True))
     other = SigningKey(bytes(32))
-    forged = sign_announcement(Announcement(ANNOUNCE, TABLE, b"kv", (PK,), 1, 2, 1, PK, 1),
+    forged = sign_announcement(Announcement(ANNOUNCE, TABLE, TERMS, 1, PK, 1),
                                lambda d: other.sign(d).signature)
     with pytest.raises(LobbyDecodeError, match="signature"):
         decode_announcement(forged.encode())
 
 
+def test_a_real_table_id_with_other_replicas_or_a_stranger_announcing_is_dropped() -> None:
+    """The attack that listed fake tables on every node: a real table id, the attacker's
+    own replicas (its own key signing); and a stranger announcing a real table."""
+    stranger = SigningKey(bytes([7]) * 32)
+    mine = bytes(stranger.verify_key)
+    hijack = TableTerms("kv", (mine,), 1, 10**9, 8, TERMS.salt)
+    fields = [2, ANNOUNCE, TABLE, hijack.to_wire(), 99, mine, 1]
+    signature = stranger.sign(SIGNING_DOMAIN + msgpack.packb(fields)).signature
+    with pytest.raises(LobbyDecodeError) as caught:
+        decode_announcement(msgpack.packb([*fields, signature]))
+    assert caught.value.reason == "wrong_terms"
+    fields = [2, ANNOUNCE, TABLE, TERMS.to_wire(), 99, mine, 1]
+    signature = stranger.sign(SIGNING_DOMAIN + msgpack.packb(fields)).signature
+    with pytest.raises(LobbyDecodeError) as caught:
+        decode_announcement(msgpack.packb([*fields, signature]))
+    assert caught.value.reason == "not_a_replica"
+
+
 @pytest.mark.parametrize("mutate", [
-    lambda f: f[:9],                      # missing field
+    lambda f: f[:7],                      # missing field
     lambda f: [*f, 0],                    # extra field
-    lambda f: [2, *f[1:]],                # unknown version
+    lambda f: [1, *f[1:]],                # unknown version
     lambda f: [f[0], 2, *f[2:]],          # unknown kind
     lambda f: [*f[:2], f[2][:15], *f[3:]],  # short table id
-    lambda f: [*f[:3], "kv", *f[4:]],     # str, not bytes
-    lambda f: [*f[:4], [b"x"], *f[5:]],   # short replica key
-    lambda f: [*f[:5], [5, 1], *f[6:]],   # min above max
-    lambda f: [*f[:6], -1, *f[7:]],       # negative seats
-    lambda f: [*f[:6], True, *f[7:]],     # bool, not int
-    lambda f: [*f[:9], f[9][:63]],        # short signature
+    lambda f: [*f[:3], [1, "kv", *f[3][2:]], *f[4:]],  # str game, not bytes
+    lambda f: [*f[:3], [*f[3][:2], [b"x"], *f[3][3:]], *f[4:]],  # short replica key
+    lambda f: [*f[:3], [*f[3][:3], 500, *f[3][4:]], *f[4:]],  # min above max
+    lambda f: [*f[:3], b"terms", *f[4:]],  # terms not an array
+    lambda f: [*f[:4], -1, *f[5:]],       # negative seats
+    lambda f: [*f[:4], True, *f[5:]],     # bool, not int
+    lambda f: [*f[:7], f[7][:63]],        # short signature
+    lambda f: [*f[:3], [[[[[]]]]], *f[4:]],  # nested junk as terms
     lambda f: {"a": 1},                   # not an array
 ])
 def test_malformed_announcements_are_rejected(mutate: object) -> None:
@@ -95,9 +122,9 @@ def test_garbage_is_a_decode_error(data: bytes) -> None:
 def test_non_canonical_encoding_is_rejected() -> None:
     fields = msgpack.unpackb(good().encode())
     # free_seats as a uint16 where the canonical form is a positive fixint
-    head = msgpack.packb(fields[:6], use_bin_type=True)[1:]
-    tail = msgpack.packb(fields[7:], use_bin_type=True)[1:]
-    data = b"\x9a" + head + b"\xcd\x00\x03" + tail
+    head = msgpack.packb(fields[:4], use_bin_type=True)[1:]
+    tail = msgpack.packb(fields[5:], use_bin_type=True)[1:]
+    data = b"\x98" + head + b"\xcd\x00\x03" + tail
     with pytest.raises(LobbyDecodeError):
         decode_announcement(data)
 
@@ -144,14 +171,14 @@ async def test_three_nodes_see_announcements_and_withdrawals() -> None:
     async with peers(3) as (a, b, c):
         await connect(a, b)
         await connect(b, c)
-        t1, t2 = os.urandom(16), os.urandom(16)
+        terms1 = new_table(a.transport.local_peer, max_bet=10)
+        terms2 = new_table(c.transport.local_peer, min_bet=5, max_bet=50)
+        t1, t2 = terms1.table_id, terms2.table_id
         with trio.fail_after(BOUND_S):
             await trio.sleep(1.5)
             # announce once the mesh had a heartbeat or two; late joiners are re-served
-            await a.lobby.announce(t1, game=b"kv", replicas=[a.transport.local_peer],
-                                   min_bet=1, max_bet=10, free_seats=4)
-            await c.lobby.announce(t2, game=b"kv", replicas=[c.transport.local_peer],
-                                   min_bet=5, max_bet=50, free_seats=2)
+            await a.lobby.announce(terms1, free_seats=4)
+            await c.lobby.announce(terms2, free_seats=2)
             for p in (a, b, c):
                 await p.lobby.wait_until(lambda lobby: tables(lobby) == {t1, t2})
             seen = {t.announcement.table_id: t.announcement for t in b.lobby.known_tables()}
@@ -166,8 +193,9 @@ async def test_three_nodes_see_announcements_and_withdrawals() -> None:
 
 async def test_late_joiner_sees_existing_tables() -> None:
     async with peers(2, republish_s=30.0) as (a, b):
-        t1 = os.urandom(16)
-        await a.lobby.announce(t1, game=b"kv", replicas=[], min_bet=1, max_bet=2, free_seats=1)
+        terms = new_table(a.transport.local_peer)
+        t1 = terms.table_id
+        await a.lobby.announce(terms, free_seats=1)
         await connect(b, a)
         with trio.fail_after(BOUND_S):
             await b.lobby.wait_until(lambda lobby: tables(lobby) == {t1})
@@ -176,11 +204,11 @@ async def test_late_joiner_sees_existing_tables() -> None:
 async def test_expired_entries_disappear() -> None:
     async with peers(2, ttl_s=0.5, republish_s=60.0) as (a, b):
         await connect(a, b)
-        t1 = os.urandom(16)
+        terms = new_table(a.transport.local_peer)
+        t1 = terms.table_id
         with trio.fail_after(BOUND_S):
             await trio.sleep(1.5)
-            await a.lobby.announce(t1, game=b"kv", replicas=[], min_bet=1, max_bet=2,
-                                   free_seats=1)
+            await a.lobby.announce(terms, free_seats=1)
             await b.lobby.wait_until(lambda lobby: tables(lobby) == {t1})
             await b.lobby.wait_until(lambda lobby: tables(lobby) == set())
 
@@ -190,12 +218,12 @@ async def test_burst_above_ten_per_second_is_delivered_or_counted() -> None:
     async with peers(2) as (a, b):
         b.lobby._on_drop = dropped.append
         await connect(a, b)
-        ids = [os.urandom(16) for _ in range(200)]
+        all_terms = [new_table(a.transport.local_peer) for _ in range(200)]
+        ids = [terms.table_id for terms in all_terms]
         with trio.fail_after(BOUND_S):
             await trio.sleep(1.5)  # a heartbeat or two: the mesh is grafted
-            for table_id in ids:
-                await a.lobby.announce(table_id, game=b"kv", replicas=[], min_bet=1,
-                                       max_bet=2, free_seats=1)
+            for terms in all_terms:
+                await a.lobby.announce(terms, free_seats=1)
 
             def done(lobby: Lobby) -> bool:
                 s = lobby.statistics()
@@ -218,7 +246,7 @@ async def test_garbage_on_the_topic_is_counted_and_dropped() -> None:
             await trio.sleep(1.5)
             await a.lobby._pubsub.publish(LOBBY_TOPIC, b"not an announcement")
             forged = msgpack.unpackb(good().encode())
-            forged[6] = 50
+            forged[4] = 50
             await a.lobby._pubsub.publish(LOBBY_TOPIC, msgpack.packb(forged, use_bin_type=True))
             await b.lobby.wait_until(lambda lobby: lobby.statistics()["invalid"] == 2)
         assert dropped == ["invalid", "invalid"]
@@ -230,12 +258,12 @@ async def test_with_py_libp2p_default_limits_every_drop_is_counted() -> None:
     async with peers(2, rate_limit_per_s=10.0, outbound_queue_size=32) as (a, b):
         a.lobby._on_drop = dropped.append
         await connect(a, b)
-        ids = [os.urandom(16) for _ in range(100)]
+        all_terms = [new_table(a.transport.local_peer) for _ in range(100)]
+        ids = [terms.table_id for terms in all_terms]
         with trio.fail_after(BOUND_S):
             await trio.sleep(1.5)
-            for table_id in ids:
-                await a.lobby.announce(table_id, game=b"kv", replicas=[], min_bet=1,
-                                       max_bet=2, free_seats=1)
+            for terms in all_terms:
+                await a.lobby.announce(terms, free_seats=1)
             await b.lobby.wait_until(
                 lambda lobby: len(tables(lobby)) + len(dropped) >= len(ids))
         assert 0 < len(tables(b.lobby)) < len(ids)
@@ -248,11 +276,60 @@ async def test_the_lobby_is_bounded_and_counts_what_does_not_fit() -> None:
     async with peers(2, max_tables=5) as (a, b):
         b.lobby._on_drop = dropped.append
         await connect(a, b)
-        ids = [os.urandom(16) for _ in range(8)]
+        all_terms = [new_table(a.transport.local_peer) for _ in range(8)]
+        ids = [terms.table_id for terms in all_terms]
         with trio.fail_after(BOUND_S):
             await trio.sleep(1.5)
-            for table_id in ids:
-                await a.lobby.announce(table_id, game=b"kv", replicas=[], min_bet=1,
-                                       max_bet=2, free_seats=1)
+            for terms in all_terms:
+                await a.lobby.announce(terms, free_seats=1)
             await b.lobby.wait_until(lambda lobby: len(dropped) == 3)
         assert tables(b.lobby) == set(ids[:5]) and set(dropped) == {"lobby_full"}
+
+
+async def test_a_hijacked_table_on_the_topic_is_dropped_and_counted() -> None:
+    """A peer announces a real table id with itself as the only replica, and a real table
+    it is no replica of: neither is listed, each drop is counted with its reason."""
+    dropped: list[str] = []
+    async with peers(2) as (a, b):
+        b.lobby._on_drop = dropped.append
+        await connect(a, b)
+        me = a.transport.local_peer
+        real = new_table(bytes(b.transport.local_peer), b"\x05" * 32)
+        hijack = TableTerms("kv", (me,), 1, 10**9, 8, real.salt)
+        with trio.fail_after(BOUND_S):
+            await trio.sleep(1.5)
+            for terms in (hijack, real):
+                fields = [2, ANNOUNCE, real.table_id, terms.to_wire(), 99, me, 1]
+                signature = a.key.sign(SIGNING_DOMAIN + msgpack.packb(fields)).signature
+                await a.lobby._pubsub.publish(LOBBY_TOPIC, msgpack.packb([*fields, signature]))
+            await b.lobby.wait_until(lambda lobby: len(dropped) == 2)
+        assert dropped == ["wrong_terms", "not_a_replica"] and tables(b.lobby) == set()
+
+
+async def test_a_flood_is_delivered_or_counted_message_by_message() -> None:
+    """Messages published far faster than py-libp2p's per-peer writer drains: each one is
+    delivered to the other lobby or counted as a drop on one side (here, mostly the
+    sender's outbound queue); none vanishes uncounted."""
+    sent = 3000
+    async with peers(2) as (a, b):
+        await connect(a, b)
+        with trio.fail_after(60):
+            await trio.sleep(1.5)
+            for i in range(sent):
+                await a.lobby._pubsub.publish(LOBBY_TOPIC, b"junk" + i.to_bytes(4, "big"))
+
+            def accounted() -> int:
+                """Delivered to b, refused by b's pubsub, or dropped by a's router. (b's
+                inbox_full and invalid are among what it received; its rate_limited counts
+                messages it delivered but did not relay.)"""
+                sa, sb = a.lobby.statistics(), b.lobby.statistics()
+                lost = sa["outbound_queue_full"] + sa["oversized"] + sa["rate_limited"]
+                return sb["received"] + sb["pubsub_rejected"] + lost
+
+            while accounted() < sent:
+                await b.lobby.wait_until(lambda _lobby: True)
+                await trio.sleep(0.1)
+        sa, sb = a.lobby.statistics(), b.lobby.statistics()
+        assert sa["received"] == 0  # our own publishes are not handed back to us
+        assert sb["invalid"] + sb["inbox_full"] == sb["received"]
+        assert accounted() == sent, (sa, sb)
