@@ -95,19 +95,17 @@ class TableClients:
         self._stamps: ClientStamps = stamps if stamps is not None else MemoryStamps()
         self._stamp_lock = trio.Lock()
         self._clock_us = clock_us
-        self.own = self._make(own, last_executed, pooled=False)
+        self._last_executed = last_executed
+        self.own = self._make(own, pooled=False)
         self.by_key = {own.public_key: self.own}
         self._idle_send, self._idle = trio.open_memory_channel[LocalClient](len(pool))
         for signer in pool:
-            local = self._make(signer, last_executed, pooled=True)
+            local = self._make(signer, pooled=True)
             self.by_key[signer.public_key] = local
             self._idle_send.send_nowait(local)
 
-    def _make(self, signer: Signer, last_executed: Callable[[bytes], int], *,
-              pooled: bool) -> LocalClient:
-        first = max(self._stamps.ceiling, last_executed(signer.public_key) + 1,
-                    self._clock_us())
-        client = Client(self._config, signer, first_timestamp=first,
+    def _make(self, signer: Signer, *, pooled: bool) -> LocalClient:
+        client = Client(self._config, signer, first_timestamp=self._stamps.ceiling,
                         retransmit_timeout_ticks=self._config.view_change_timeout_ticks)
         local = LocalClient(client, pooled)
         local.idle.set()
@@ -152,7 +150,10 @@ class TableClients:
     async def _send_on(self, local: LocalClient, operation: bytes,
                        quorum: int | None) -> PendingRequest:
         client = local.client
-        client.advance_timestamp(self._clock_us())
+        # Above what the replica last executed for this key (or the floor it keeps for keys
+        # it evicted), as of now, not only at start; the clock where it is later.
+        client.advance_timestamp(max(self._last_executed(client.signer.public_key) + 1,
+                                     self._clock_us()))
         while client.next_timestamp >= self._stamps.ceiling:
             await self._reserve(client.next_timestamp + STAMP_BLOCK)
         envelope = client.submit(operation, quorum=quorum)  # no await since the check

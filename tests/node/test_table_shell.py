@@ -329,3 +329,27 @@ async def test_no_request_leaves_at_or_above_the_durable_ceiling(
         assert all(timestamp < ceiling for timestamp, ceiling in leaving)
         assert 2 <= stamps.reservations <= 5
         nursery.cancel_scope.cancel()
+
+
+async def test_a_client_numbers_above_what_the_replica_executed_for_it_since_start(
+        autojump_clock: trio.abc.Clock) -> None:
+    """The replica's record for one of our keys can rise after we started (the same key used
+    from a restored copy of this node elsewhere; a floor left by evicted clients): each
+    request numbers above it as of its sending, or the replicas would ignore it."""
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        shared = pool_signers(1)
+        shell0 = await table.start(0, client_pool=shared, clock_us=virtual_wall_clock(NOW_US))
+        shell1 = await table.start(1, client_pool=shared,
+                                   clock_us=virtual_wall_clock(NOW_US + HOUR_US))
+        for i in range(2, 4):
+            await table.start(i)
+        key = shared[0].public_key
+        table.homes[key] = 1
+        _, result = await shell1.submit(add(b"k"), timeout_seconds=1.0, pooled=True)
+        assert msgpack.unpackb(result) == [b"ok", 1]
+        assert shell0.replica.client_timestamp(key) >= NOW_US + HOUR_US
+        table.homes[key] = 0
+        _, result = await shell0.submit(add(b"k"), timeout_seconds=1.0, pooled=True)
+        assert msgpack.unpackb(result) == [b"ok", 2]
+        nursery.cancel_scope.cancel()
