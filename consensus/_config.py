@@ -22,6 +22,9 @@ class ReplicaConfig:
     checkpoint_interval_seqs: int = 16
     log_window_seqs: int = 64
     batch_max_requests: int = 256
+    batch_max_bytes: int = 512 * 1024
+    """A batch stops growing past this many bytes of signed requests (one request always
+    fits): every pre-prepare stays far under the transports' 1 MiB frame."""
     batch_timeout_ticks: int = 1
     max_inflight_batches: int = 8
     view_change_timeout_ticks: int = 40
@@ -56,6 +59,8 @@ class ReplicaConfig:
             raise ValueError("log_window_seqs must be a multiple of checkpoint_interval_seqs")
         if not 1 <= self.batch_max_requests <= MAX_BATCH_REQUESTS:
             raise ValueError(f"batch_max_requests must be in [1, {MAX_BATCH_REQUESTS}]")
+        if self.batch_max_bytes < 1:
+            raise ValueError("batch_max_bytes must be at least 1")
         for name in ("batch_timeout_ticks", "max_inflight_batches", "view_change_timeout_ticks",
                      "fetch_timeout_ticks", "max_pending_requests", "max_client_records",
                      "reply_resend_interval_ticks", "max_chunks_served_per_tick"):

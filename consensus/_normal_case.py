@@ -20,7 +20,7 @@ from ._messages import (
     Request,
 )
 from ._ready import Executed, RequestCommitted
-from ._state import ClientRecord, ReplicaState, Slot
+from ._state import ClientRecord, ReplicaState, RequestKey, Slot
 
 
 def on_request(r: ReplicaState, envelope: Envelope[Request]) -> None:
@@ -80,11 +80,7 @@ def cut_batches(r: ReplicaState) -> None:
         due = r.now_ticks - oldest_tick >= config.batch_timeout_ticks
         if not (full or due or inflight == 0):
             return
-        keys = []
-        for key in r.unproposed:
-            keys.append(key)
-            if len(keys) == config.batch_max_requests:
-                break
+        keys = _next_batch(r)
         for key in keys:
             del r.unproposed[key]
         r.next_seq += 1
@@ -92,6 +88,22 @@ def cut_batches(r: ReplicaState) -> None:
         r.persist(OwnMessage(envelope))
         r.broadcast(envelope)
         accept_pre_prepare(r, envelope)
+
+
+def _next_batch(r: ReplicaState) -> list[RequestKey]:
+    """The oldest unproposed requests, at most `batch_max_requests` of them and (past the
+    first) at most `batch_max_bytes` of signed requests: a pre-prepare, and the commit
+    certificate a state transfer carries it in, always fit a transport frame."""
+    keys: list[RequestKey] = []
+    size = 0
+    for key in r.unproposed:
+        size += len(r.pending[key].wire)
+        if keys and size > r.config.batch_max_bytes:
+            break
+        keys.append(key)
+        if len(keys) == r.config.batch_max_requests:
+            break
+    return keys
 
 
 def admit(r: ReplicaState, envelope: Envelope[Any], view: int, sender: int) -> bool:

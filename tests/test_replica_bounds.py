@@ -139,6 +139,21 @@ def test_the_largest_state_transfer_messages_fit_a_frame() -> None:
     assert MAX_MESSAGE_BYTES >= FRAME_LIMIT_BYTES
 
 
+def test_a_batch_of_big_requests_is_cut_by_bytes_to_fit_a_frame() -> None:
+    """30 requests of 60 KB at once: one batch of them would be a 1.8 MB pre-prepare that no
+    transport carries; cut by bytes, every batch commits in frames under the limit."""
+    cluster = Cluster(4, clients=0)
+    players = [signer(120 + i) for i in range(30)]
+    for i, player in enumerate(players):
+        cluster.inject(0, sign(player, Request(1, put(b"k%d" % i, bytes([i]) * 60_000))))
+    cluster.until(lambda: all(cluster.replica(i).statistics()["requests_executed"] == 30
+                              for i in range(4)))
+    assert cluster.oversized == 0
+    assert cluster.largest_frame <= cluster.config.batch_max_bytes + 64 * 1024
+    assert cluster.replica(0).view == 0
+    cluster.assert_converged()
+
+
 # --- a bounded client table --------------------------------------------------------------------
 
 
