@@ -2,11 +2,17 @@
 
 A `FairQueue` holds one FIFO per key (a peer's id) and hands items out round-robin, one
 item per key per turn, so a peer that queued ten thousand tiny frames delays another
-peer's next frame by at most one frame of its own. Each key's queue is bounded in items
-and in bytes; what does not fit is dropped and counted, per key and per reason. The whole
-queue is bounded too: when a new item would overflow it, the key with the longest queue
-loses its newest item (or the new item is dropped when its own key's queue is the
-longest), so a crowd of senders cannot push out a quiet one either.
+peer's next frame by at most one frame of its own. With a `quantum`, turns are measured in
+work instead (deficit round-robin): each turn lets a key take items worth up to `quantum`
+(an item costs its size plus `item_cost`), carrying what it did not use to its next turn;
+a peer of 1 MiB frames then takes one frame every few turns while a peer of small frames
+takes many per turn, and no turn costs the consumer more than about one quantum of work.
+
+Each key's queue is bounded in items and in bytes; what does not fit is dropped and
+counted, per key and per reason. The whole queue is bounded too: when a new item would
+overflow it, the key with the longest queue loses its newest item (or the new item is
+dropped when its own key's queue is the longest), so a crowd of senders cannot push out a
+quiet one either.
 
 It is a trio receive channel for its consumer (`receive`, `receive_nowait`, `async for`,
 ending after `close()` once drained) and synchronous for producers (`offer`); `wait_room`
@@ -53,9 +59,13 @@ class FairQueue(Generic[T]):
     def __init__(self, *, per_key_items: int, total_items: int,
                  per_key_bytes: int | None = None, total_bytes: int | None = None,
                  size: Callable[[T], int] | None = None,
-                 items_for: Callable[[bytes], int] | None = None) -> None:
+                 items_for: Callable[[bytes], int] | None = None,
+                 quantum: int | None = None, item_cost: int = 0) -> None:
         """`items_for(key)`, when given, is that key's bound in items instead of
-        `per_key_items` (some senders' queues may be shorter than others')."""
+        `per_key_items` (some senders' queues may be shorter than others'). `quantum` and
+        `item_cost` turn on deficit round-robin (see the module's doc)."""
+        if quantum is not None and quantum < 1:
+            raise ValueError("a quantum is at least 1")
         if per_key_items < 1 or total_items < per_key_items:
             raise ValueError("need 1 <= per_key_items <= total_items")
         self.per_key_items = per_key_items
@@ -67,6 +77,10 @@ class FairQueue(Generic[T]):
         self._queues: dict[bytes, deque[tuple[T, int]]] = {}
         self._bytes: dict[bytes, int] = {}
         self._turns: deque[bytes] = deque()  # keys with items, in the order they are served
+        self._quantum = quantum
+        self._item_cost = item_cost
+        self._credit: dict[bytes, int] = {}  # deficit round-robin: work left in a key's turn
+        self._turn_open = False              # the key in front has had its quantum this turn
         self._length = 0
         self._length_bytes = 0
         self._closed = False
@@ -121,19 +135,39 @@ class FairQueue(Generic[T]):
             if self._closed:
                 raise trio.EndOfChannel
             raise trio.WouldBlock
-        key = self._turns.popleft()
+        key = self._next_key()
         queue = self._queues[key]
         item, size = queue.popleft()
         self._length -= 1
         self._length_bytes -= size
         if queue:
             self._bytes[key] -= size
-            self._turns.append(key)
+            if self._quantum is None:
+                self._turns.rotate(-1)
         else:
             del self._queues[key]
             del self._bytes[key]
+            self._credit.pop(key, None)
+            self._turns.popleft()
+            self._turn_open = False
         self._room.unpark_all()
         return key, item
+
+    def _next_key(self) -> bytes:
+        """The key whose item goes next (at the front of `_turns`); spends its credit."""
+        if self._quantum is None:
+            return self._turns[0]
+        while True:
+            key = self._turns[0]
+            if not self._turn_open:
+                self._credit[key] = self._credit.get(key, 0) + self._quantum
+                self._turn_open = True
+            cost = self._queues[key][0][1] + self._item_cost
+            if self._credit[key] >= cost:
+                self._credit[key] -= cost
+                return key
+            self._turns.rotate(-1)  # its turn is over; the credit left waits for the next
+            self._turn_open = False
 
     async def receive(self) -> tuple[bytes, T]:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -217,6 +251,9 @@ class FairQueue(Generic[T]):
         if not queue:
             del self._queues[key]
             del self._bytes[key]
+            self._credit.pop(key, None)
+            if self._turns[0] == key:
+                self._turn_open = False
             self._turns.remove(key)
         return item
 

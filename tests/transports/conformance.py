@@ -226,7 +226,7 @@ class TransportConformance:
         async with backend.open(3, incoming_capacity=capacity) as (loud, b, quiet):
             with trio.fail_after(BOUND_S):
                 for i in range(flood):
-                    await loud.send(b.local_peer, numbered(b"loud", i))
+                    await loud.send(b.local_peer, numbered(b"loud", i, size=32 * 1024))
                 await b.wait_statistics(lambda s: s.frames_received + s.frames_dropped >= flood)
                 for i in range(3):
                     await quiet.send(b.local_peer, numbered(b"quiet", i))

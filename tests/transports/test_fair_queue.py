@@ -117,3 +117,20 @@ async def test_wait_room_returns_once_that_sender_has_room() -> None:
         assert queue.receive_nowait() == (A, b"1")
         await trio.testing.wait_all_tasks_blocked()
         assert woke.is_set()
+
+
+def test_with_a_quantum_turns_are_measured_in_work() -> None:
+    """Deficit round-robin: a sender of big items takes fewer per turn, and what a turn
+    did not use carries over, so in the long run each sender gets the same work."""
+    queue: FairQueue[bytes] = FairQueue(per_key_items=100, total_items=1000, size=len,
+                                        quantum=2000, item_cost=100)
+    for _ in range(10):
+        queue.offer(A, b"a" * 1400)
+        queue.offer(B, b"b" * 10)
+    order = [key for key, _ in drain(queue)]
+    assert order[:12] == [A] + [B] * 10 + [A]  # 1,500 per A item; B's ten cost 1,100
+    assert order.count(A) == 10 and order.count(B) == 10
+    served = {A: 0, B: 0}
+    for key in order[:12]:
+        served[key] += 1
+    assert served[A] * 1500 <= 2 * 2000  # two turns of A: at most two quanta of work
