@@ -43,7 +43,7 @@ from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load
 from .formed_tables import FormedTables
 from .game_hosting import GAMES, host_craps, make_application
 from .host_policy import HostLimits
-from .hosted_table import HostedTable, describe_table
+from .hosted_table import HostedTable, describe_table, table_failure
 from .identity import NodeIdentity
 from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
@@ -53,6 +53,7 @@ from .systemd import Notifier, run_watchdog
 from .table_control import TableControl
 from .table_formation import CharterStore, FormationPolicy, TableFormation
 from .table_shell import TableShell, thread_offload
+from .table_supervisor import TableSupervisor
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
@@ -196,16 +197,30 @@ class Node(TableControl, FormedTables):
         )
         table = HostedTable(section, replica_config, storage, shell, trio.current_time())
         shell.on_event = partial(self._on_event, table)
-        await nursery.start(shell.run)
+        # The table's tasks run in its own supervised nursery: nothing they raise reaches
+        # the node's (see table_supervisor); our own bug stops this table, never the node.
+        table.supervisor = supervisor = self._table_supervisor(section.table_id)
+        await nursery.start(supervisor.run)
+        await supervisor.start("replica", shell.run)
         if isinstance(app, CrapsApp):
             table.craps = await host_craps(app, shell, replica.index, path.with_suffix(
                 ".dkg-seed"), self.node_identity.public_key, self._tick_seconds,
                 bind_table(self.log, section.table_id), section.terms)
-            await nursery.start(table.craps.run)
+            await supervisor.start("game", table.craps.run)
         self.tables_by_id[replica_config.table_id] = table
         bind_table(self.log, section.table_id).info(
             "table open", replica=replica.index, recovered_records=len(records),
             last_executed_seq=replica.last_executed_seq, view=replica.view)
+
+    def _table_supervisor(self, table_id: str) -> TableSupervisor:
+        faults = self.metrics.table_faults
+
+        def count(part: str, outcome: str) -> None:
+            faults.labels(table=table_id, part=part, outcome=outcome).inc()
+            self.metrics.tables_failed.set(
+                sum(1 for t in self.tables_by_id.values() if table_failure(t)))
+
+        return TableSupervisor(bind_table(self.log, table_id), count)
 
     async def _start_accel(self) -> None:
         """Choose where signatures are verified and dice physics runs; say so once.
@@ -427,6 +442,8 @@ class Node(TableControl, FormedTables):
             return False
         now = trio.current_time()
         for table in self.tables_by_id.values():
+            if table_failure(table):  # listed as failed; the node itself is fine
+                continue
             pending = table.shell.replica.statistics()["pending_requests"]
             window_s = 20 * table.config.view_change_timeout_ticks * self._tick_seconds
             if pending and now - table.last_progress > window_s:
@@ -511,6 +528,7 @@ class Node(TableControl, FormedTables):
             "uptime_s": round(trio.current_time() - (self._started_at or trio.current_time()), 3),
             "healthy": self.healthy(),
             "tables": len(self.tables_by_id),
+            "tables_failed": sum(1 for t in self.tables_by_id.values() if table_failure(t)),
             "peers": sum(1 for p in self.transport.peers() if p.connected),
             "api": self.api_binds,
             "accel": self._accel_status(),

@@ -16,8 +16,9 @@ from .config import TableSection
 from .craps_host import CrapsHost
 from .storage import SqliteStorage
 from .table_shell import TableShell
+from .table_supervisor import TableSupervisor
 
-__all__ = ["HostedTable", "describe_table"]
+__all__ = ["HostedTable", "describe_table", "table_failure"]
 
 
 @dataclass
@@ -28,6 +29,7 @@ class HostedTable:
     shell: TableShell
     last_progress: float
     craps: CrapsHost | None = None
+    supervisor: TableSupervisor | None = None
     digests_computed: int = 0
     _digest: tuple[tuple[int, int], bytes] | None = field(default=None, repr=False)
 
@@ -41,11 +43,23 @@ class HostedTable:
         return self._digest[1]
 
 
+def table_failure(table: HostedTable) -> str | None:
+    """Why the table stopped (our own bug, `LocalProtocolError`), or None while it runs."""
+    supervisor = table.supervisor
+    failure = None if supervisor is None else supervisor.failure
+    return failure or table.shell.replica.failure
+
+
 def describe_table(table: HostedTable) -> dict[str, Any]:
     replica = table.shell.replica
+    failure = table_failure(table)
+    supervisor = table.supervisor
     return {
         "table_id": table.section.table_id,
         "game": table.section.game,
+        "status": "failed" if failure else "running",
+        "failure": failure,
+        "faults": {} if supervisor is None else dict(supervisor.faults),
         "replicas": list(table.section.replicas),
         "replica_index": replica.index,
         "view": replica.view,
@@ -53,6 +67,6 @@ def describe_table(table: HostedTable) -> dict[str, Any]:
         "changing_view": replica.changing_view,
         "last_executed_seq": replica.last_executed_seq,
         "stable_checkpoint_seq": replica.stable_checkpoint_seq,
-        "state_digest": table.state_digest().hex(),
+        "state_digest": None if failure else table.state_digest().hex(),
         "shell": asdict(table.shell.stats),
     }

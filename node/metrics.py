@@ -45,6 +45,12 @@ class NodeMetrics:
             "bitcraps_lobby_dropped", "Lobby gossip messages dropped, by reason", ["reason"],
             registry=r)
         self.healthy = Gauge("bitcraps_healthy", "1 while the node is healthy", registry=r)
+        self.table_faults = Counter(
+            "bitcraps_table_faults", "Exceptions contained in a table's tasks, by table, part "
+            "(replica, game) and outcome (restarted, stopped)", ["table", "part", "outcome"],
+            registry=r)
+        self.tables_failed = Gauge(
+            "bitcraps_tables_failed", "Hosted tables stopped by our own bug", registry=r)
 
     def table_progress(self, table: str, view: int, last_executed_seq: int) -> None:
         self.view.labels(table=table).set(view)

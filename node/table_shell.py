@@ -192,6 +192,7 @@ class TableShell:
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            self._outboxes = {}  # a run after a failed one: the old senders are gone
             task_status.started()
             next_tick = trio.current_time() + self._tick_seconds
             while True:
