@@ -16,21 +16,21 @@ import subprocess
 from collections.abc import Iterator
 from functools import partial
 
+import httpx
 import pytest
 import trio
-from nacl.signing import SigningKey
-
-from bitcraps.node.identity import IDENTITY_FILE, load_identity
-from bitcraps.node.process_cluster import BITCRAPS, Daemon, make_cluster, stop_all, wait_until
-from bitcraps.transports.libp2p_transport import open_libp2p_transport
-
-from .hostile import (
+from hostile import (
     deep_version_frame,
     forged_pre_prepare,
     list_bomb_frame,
     poisoned_dkg_operation,
     signed_request,
 )
+from nacl.signing import SigningKey
+
+from bitcraps.node.identity import IDENTITY_FILE, load_identity
+from bitcraps.node.process_cluster import BITCRAPS, Daemon, make_cluster, stop_all, wait_until
+from bitcraps.transports.libp2p_transport import open_libp2p_transport
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +72,19 @@ async def a_round_of_play(player: Daemon, table_id: str) -> None:
     assert after == before + 1
 
 
+def frames_in(daemon: Daemon) -> float:
+    """Frames this daemon's router took from the transport (Prometheus, over its API)."""
+    from bitcraps.node._cookie import cookie_path, read_cookie
+
+    transport = httpx.HTTPTransport(uds=str(daemon.api.socket))
+    with httpx.Client(transport=transport, base_url="http://bitcraps") as client:
+        text = client.get("/metrics", headers={
+            "authorization": f"Bearer {read_cookie(cookie_path(daemon.data_dir))}"}).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("bitcraps_transport_frames_total{")
+               and 'direction="in"' in line)
+
+
 def assert_all_up(daemons: list[Daemon], attack: str) -> None:
     for daemon in daemons:
         if daemon.process is None:
@@ -106,12 +119,16 @@ async def test_strangers_and_a_byzantine_replica_cannot_stop_the_table(
             "tiny frame flood": [b"\x90"] * 20_000,
         }
         for name, frames in attacks.items():
+            seen = [await trio.to_thread.run_sync(frames_in, d) for d in daemons]
             for daemon in daemons:
                 peer = bytes.fromhex(daemon.node_id)
                 for frame in frames:
                     await attacker.post(peer, frame)
             await a_round_of_play(player, table_id_hex)
             await trio.to_thread.run_sync(assert_all_up, daemons, name)
+            for daemon, before in zip(daemons, seen, strict=True):
+                got = await trio.to_thread.run_sync(frames_in, daemon)
+                assert got >= before + min(len(frames), 2), f"{name} never reached {daemon}"
 
         # One replica turns Byzantine: its key signs an operation every replica orders.
         turned = daemons[3]
