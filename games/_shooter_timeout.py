@@ -54,7 +54,7 @@ def encode_timeout_vote(vote: TimeoutVote) -> bytes:
 
 def decode_timeout_vote(data: bytes) -> TimeoutVote:
     """A vote, or `GameDecodeError` (which never quotes the bytes)."""
-    return _vote(unpack(data, MAX_VOTE_BYTES))
+    return _vote(unpack(data, MAX_VOTE_BYTES, max_depth=1))
 
 
 def _vote(obj: Any) -> TimeoutVote:
