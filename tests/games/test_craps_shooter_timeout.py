@@ -79,8 +79,8 @@ def test_votes_for_any_turn_but_the_one_in_progress_are_refused() -> None:
     refused(vote(table, 1, old), "stale_vote")  # a vote for a roll already made
     refused(table.execute(ALICE, encode_operation(TIMEOUT, encode_timeout_vote(old)))[0],
             "not_a_replica")
-    refused(table.execute(REPLICAS[0], encode_operation(TIMEOUT, pack([ALICE, 1])))[0],
-            "malformed")
+    for body in (pack([ALICE, 1]), pack([[[ALICE]], 0, 1]), pack([ALICE, -1, 1]), b"\xc1"):
+        refused(table.execute(REPLICAS[0], encode_operation(TIMEOUT, body))[0], "malformed")
     assert len(table.digests()) == 1
 
 
