@@ -88,7 +88,11 @@ def nesting_within(obj: Any, max_depth: int) -> bool:
         depth += 1
         if depth > max_depth:
             return False
-        level = [item for items in level for item in items if type(item) is list]
+        deeper: list[list[Any]] = []
+        for items in level:
+            if list in set(map(type, items)):  # gathered in C: scalars cost no Python step
+                deeper.extend(item for item in items if type(item) is list)
+        level = deeper
     return True
 
 

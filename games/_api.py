@@ -31,6 +31,7 @@ MAX_STATE_BYTES = 4 * 1024 * 1024
 MAX_EVENTS_BYTES = 1024 * 1024
 MAX_LIST_ITEMS = 65_536
 MAX_DEPTH = 16  # deeper than any game value needs; far below any recursion limit
+WIRE_TYPES: frozenset[type] = frozenset({int, bytes, bool, list, type(None)})
 
 STATE_DIGEST_DOMAIN = b"bitcraps/v1/game-state\x00"
 
@@ -137,28 +138,40 @@ class _Budget(Exception):
     """Raised by the array hook: more arrays than the input's size allows."""
 
 
-def _array_hook(size: int, bytes_per_array: int) -> Callable[[list[Any]], list[Any]]:
-    arrays_left = size // bytes_per_array + 16
+def _array_hook(arrays: int, items: int) -> Callable[[list[Any]], list[Any]]:
+    arrays_left, items_left = arrays, items
 
-    def hook(items: list[Any]) -> list[Any]:
-        nonlocal arrays_left
+    def hook(array: list[Any]) -> list[Any]:
+        nonlocal arrays_left, items_left
         arrays_left -= 1
-        if arrays_left < 0:
+        items_left -= len(array)
+        if arrays_left < 0 or items_left < 0:
             raise _Budget
-        return items
+        return array
 
     return hook
 
 
 def unpack(
-    data: bytes, max_bytes: int, *, max_depth: int = MAX_DEPTH, bytes_per_array: int = 1
+    data: bytes,
+    max_bytes: int,
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_arrays: int | None = None,
+    max_items: int | None = None,
+    max_array_len: int = MAX_LIST_ITEMS,
+    bytes_per_array: int = 1,
+    allowed: frozenset[type] = WIRE_TYPES,
 ) -> Any:
     """Decode one canonical wire object of at most ``max_bytes``, or raise GameDecodeError.
 
-    Bounded before anything walks the result: array lengths by the C unpacker, the count of
-    arrays by ``bytes_per_array`` (a caller whose values spend at least that many bytes per
-    array refuses list bombs early), the nesting by ``max_depth`` (checked level by level,
-    without recursion, so even re-encoding for the canonical check cannot recurse deeply).
+    Bounded before anything walks the result: array lengths by the C unpacker; the count of
+    arrays and of their items, as they are built, by ``max_arrays`` and ``max_items`` (the
+    most the caller's schema holds) and by
+    ``bytes_per_array`` (values that spend at least that many bytes per array, 16 arrays of
+    slack), so a list bomb stops early; the nesting by ``max_depth`` (checked level by
+    level, without recursion, so not even the canonical re-encoding can recurse deeply);
+    only ``allowed`` types (a subset of `WIRE_TYPES`: lists, ints, bytes, bools, nil).
     """
     if not isinstance(data, bytes):
         raise GameDecodeError(f"expected bytes, got {type(data).__name__}")
@@ -173,32 +186,38 @@ def unpack(
             use_list=True,
             max_bin_len=max_bytes,
             max_str_len=0,
-            max_array_len=min(MAX_LIST_ITEMS, len(data)),
+            max_array_len=min(max_array_len, len(data)),
             max_map_len=0,
             max_ext_len=0,
             ext_hook=_reject_extension,
-            list_hook=_array_hook(len(data), bytes_per_array),
+            list_hook=_array_hook(_array_budget(len(data), max_arrays, bytes_per_array),
+                                  len(data) if max_items is None else max_items),
         )
     except GameDecodeError:
         raise
     except _Budget:
-        raise GameDecodeError(f"more arrays than {len(data)} bytes of this value hold") from None
+        raise GameDecodeError(
+            f"more arrays or items than this {len(data)}-byte value may hold"
+        ) from None
     except Exception as exc:  # msgpack raises many types; each means the input is malformed
         raise GameDecodeError(
             f"malformed msgpack: {type(exc).__name__}: {_said(exc)}"
         ) from None
-    _check_wire_types(obj, max_depth)
+    _check_wire_types(obj, max_depth, allowed)
     if pack(obj) != data:
         raise GameDecodeError("not the canonical encoding")
     return obj
 
 
-_WIRE_TYPES = frozenset({int, bytes, bool, list, type(None)})
+def _array_budget(size: int, max_arrays: int | None, bytes_per_array: int) -> int:
+    budget = size // bytes_per_array + 16
+    return budget if max_arrays is None else min(budget, max_arrays)
 
 
-def _check_wire_types(obj: Any, max_depth: int) -> None:
-    """Only wire types, nested at most ``max_depth`` lists deep: one pass per level."""
-    if type(obj) not in _WIRE_TYPES:
+def _check_wire_types(obj: Any, max_depth: int, allowed: frozenset[type]) -> None:
+    """Only `allowed` types, nested at most ``max_depth`` lists deep: a pass per level, each
+    list's item types gathered in C, so a list of scalars costs no Python step per item."""
+    if type(obj) not in allowed:
         raise GameDecodeError(f"{type(obj).__name__} values are not allowed")
     level = [obj] if type(obj) is list else []
     depth = 0
@@ -206,10 +225,12 @@ def _check_wire_types(obj: Any, max_depth: int) -> None:
         depth += 1
         if depth > max_depth:
             raise GameDecodeError(f"nested deeper than {max_depth} levels")
-        kinds: set[type] = set()
+        deeper: list[list[Any]] = []
         for items in level:
-            kinds.update(map(type, items))
-        if not kinds <= _WIRE_TYPES:
-            raise GameDecodeError(f"{min(t.__name__ for t in kinds - _WIRE_TYPES)} values "
-                                  "are not allowed")
-        level = [item for items in level for item in items if type(item) is list]
+            kinds = set(map(type, items))
+            if not kinds <= allowed:
+                name = min(kind.__name__ for kind in kinds - allowed)
+                raise GameDecodeError(f"{name} values are not allowed")
+            if list in kinds:
+                deeper.extend(item for item in items if type(item) is list)
+        level = deeper

@@ -111,4 +111,4 @@ def threshold_key_from_wire(obj: object, group: Group) -> ThresholdKey:
 
 def decode_threshold_key(data: bytes, group: Group) -> ThresholdKey:
     """Strict decoding; the points are checked to be group elements."""
-    return threshold_key_from_wire(unpack(data, max_depth=2), group)
+    return threshold_key_from_wire(unpack(data, max_depth=2, max_arrays=3), group)

@@ -50,7 +50,7 @@ def encode_roll_record(record: RollRecord) -> bytes:
 
 def decode_roll_record(data: bytes) -> RollRecord:
     """Strict decoding: a RollRecord or WireDecodeError. Checking it is `verify_roll`'s job."""
-    obj = unpack(data, max_depth=3)
+    obj = unpack(data, max_depth=3, max_arrays=3 + MAX_REPLICAS)
     roll, shares, seed, dice = open_record(obj, TYPE_ROLL_RECORD, 4, "RollRecord")
     faces = want_list(dice, "RollRecord.dice", 2)
     if len(faces) != 2:

@@ -57,5 +57,5 @@ def encode_coin_share(share: CoinShare) -> bytes:
 
 def decode_coin_share(data: bytes) -> CoinShare:
     """Strict decoding: a CoinShare or WireDecodeError. Validity needs `verify_coin_share`."""
-    return coin_share_from_wire(unpack(data, max_bytes=256, max_depth=1))
+    return coin_share_from_wire(unpack(data, max_bytes=256, max_depth=1, max_arrays=1))
 

@@ -29,36 +29,34 @@ TYPE_THRESHOLD_KEY = 32
 TYPE_ROLL_RECORD = 33
 TYPE_DKG_TRANSCRIPT = 34
 
-# How deeply each record nests: a transcript holds [sender, DKG message] pairs, a DKG
-# message's complaints hold [dealer, revealed, proof] triples.
+# How deeply records nest and how many arrays they hold, at most: a transcript holds up to
+# 384 [sender, DKG message] pairs, a DKG message up to 64 [dealer, revealed, proof] complaints.
 MAX_DEPTH = 6
+MAX_ARRAYS = 2 + 6 * 64 * 2 + 64 * 2 + 64 * (1 + 64)
+MAX_ITEMS = 3 + 6 * 64 * 9 + 64 * 2 * 64 + 64 * 64 * 3  # fields, dealings' points, complaints
 
 
 def unpack(
-    data: object, max_bytes: int = MAX_RECORD_BYTES, max_depth: int = MAX_DEPTH
+    data: object,
+    max_bytes: int = MAX_RECORD_BYTES,
+    max_depth: int = MAX_DEPTH,
+    max_arrays: int = MAX_ARRAYS,
 ) -> Any:
     """Decode one canonical msgpack value of ints, byte strings and arrays (bounded and
     canonical as every game value is: `_api.unpack`; then stricter about the kinds).
-    ``max_depth`` is the record's schema depth: deeper input is refused before anything
-    walks it. A record spends over two bytes per array (the slack covers a few empty lists)."""
+    ``max_depth`` and ``max_arrays`` are the record's schema's: more is refused before
+    anything walks it (a list bomb stops after ``max_arrays`` arrays)."""
     if type(data) is not bytes:
         raise WireDecodeError(f"expected bytes, got {type(data).__name__}")
     try:
-        obj = unpack_game_value(data, max_bytes, max_depth=max_depth, bytes_per_array=2)
+        return unpack_game_value(data, max_bytes, max_depth=max_depth, max_arrays=max_arrays,
+                                 max_items=MAX_ITEMS, max_array_len=MAX_ARRAY_ITEMS,
+                                 allowed=_RECORD_TYPES)
     except GameDecodeError as exc:
         raise WireDecodeError(str(exc)) from None
-    _check_kinds(obj)
-    return obj
 
 
-def _check_kinds(obj: Any) -> None:
-    stack = [obj]
-    while stack:
-        item = stack.pop()
-        if type(item) is list:
-            stack.extend(item)
-        elif type(item) not in (int, bytes):
-            raise WireDecodeError(f"{type(item).__name__} values are not allowed")
+_RECORD_TYPES: frozenset[type] = frozenset({int, bytes, list})
 
 
 def open_record(obj: Any, type_code: int, field_count: int, what: str) -> list[Any]:

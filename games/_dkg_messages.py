@@ -214,4 +214,4 @@ def encode_dkg_message(message: DkgMessage) -> bytes:
 
 def decode_dkg_message(data: bytes) -> DkgMessage:
     """Strict decoding: one DKG message or WireDecodeError, for any input."""
-    return dkg_message_from_wire(unpack(data, MAX_DKG_MESSAGE_BYTES, max_depth=3))
+    return dkg_message_from_wire(unpack(data, MAX_DKG_MESSAGE_BYTES, 3, 2 + MAX_REPLICAS))

@@ -33,7 +33,7 @@ from ._actions import (
     TurnOff,
     TurnOn,
 )
-from ._config import TableConfig
+from ._config import MAX_BETS_PER_PLAYER, MAX_PLAYERS, TableConfig
 from ._events import (
     BetPlaced,
     BetSwitched,
@@ -92,7 +92,7 @@ def encode_action(action: Action) -> bytes:
 
 
 def decode_action(data: bytes) -> Action:
-    action: Action = ACTIONS.from_wire(unpack(data, MAX_ACTION_BYTES))
+    action: Action = ACTIONS.from_wire(unpack(data, MAX_ACTION_BYTES, max_depth=1, max_arrays=1))
     return action
 
 
@@ -101,7 +101,7 @@ def encode_events(events: tuple[Event, ...]) -> bytes:
 
 
 def decode_events(data: bytes) -> tuple[Event, ...]:
-    obj = unpack(data, MAX_EVENTS_BYTES)
+    obj = unpack(data, MAX_EVENTS_BYTES, max_depth=2, max_arrays=1 + MAX_EVENTS)
     if type(obj) is not list or len(obj) > MAX_EVENTS:
         raise GameDecodeError(f"expected a list of at most {MAX_EVENTS} events")
     return tuple(EVENTS.from_wire(item) for item in obj)
@@ -138,7 +138,7 @@ def encode_state(state: CrapsState) -> bytes:
 
 
 def decode_state(data: bytes) -> CrapsState:
-    obj = _fields(unpack(data, MAX_STATE_BYTES), 12, "state")
+    obj = _fields(_unpack_state(data), 12, "state")
     if type(obj[0]) is not int or obj[0] != STATE_VERSION:
         raise GameDecodeError(f"unknown state version (this build reads {STATE_VERSION})")
     _, config, ledger, seats, shooter, point, rolls, pending, recent, next_id, bets, hand = obj
@@ -161,6 +161,20 @@ def decode_state(data: bytes) -> CrapsState:
     except (StateInvariantError, ValueError) as exc:
         raise GameDecodeError(f"not a valid craps state: {exc}") from None
     return state
+
+
+# A state nests four arrays deep (state, ledger, accounts, each account) and holds at most
+# a bet and an escrow per bet of every seat, plus accounts, rolls and config.
+STATE_DEPTH = 4
+MAX_STATE_BETS = MAX_PLAYERS * MAX_BETS_PER_PLAYER
+MAX_STATE_ARRAYS = 3 * MAX_STATE_BETS + 1024
+
+
+def _unpack_state(data: bytes) -> Any:
+    # Items: each bet's fields and its escrow's four, with room for accounts, seats, rolls.
+    return unpack(data, MAX_STATE_BYTES, max_depth=STATE_DEPTH, max_arrays=MAX_STATE_ARRAYS,
+                  max_items=(len(_BET_FIELDS) + 8) * MAX_STATE_BETS + 4096,
+                  max_array_len=MAX_STATE_BETS)
 
 
 def _config_field(value: Any) -> Any:
