@@ -43,6 +43,7 @@ COMMAND_MODULES = [
     "bitcraps.node.cmd_table",
     "bitcraps.node.cmd_play",
     "bitcraps.node.cmd_audit",
+    "bitcraps.node.cmd_fuzz",
 ]
 
 # Commands that talk to a running daemon are built alone, without importing every other
