@@ -18,14 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bitcraps.consensus import DecodeError, Envelope, ReplicaConfig, Reply, decode_envelope
-from bitcraps.games.table_terms import MAX_TERMS_BYTES, TableTerms, TermsError, decode_terms
+from bitcraps.consensus import Envelope, ReplicaConfig, Reply
+from bitcraps.games.table_terms import TableTerms
+
+from .signed_replies import hex_field, reply_wires, signed_replies, terms_of
 
 __all__ = ["ReceiptError", "VerifiedReceipt", "make_receipt", "verify_receipt"]
 
 RECEIPT_VERSION = 2
-MAX_REPLIES = 64
-MAX_REPLY_HEX_CHARS = 2 * 1024 * 1024
 
 
 class ReceiptError(ValueError):
@@ -55,50 +55,12 @@ def make_receipt(terms: TableTerms, replies: tuple[Envelope[Reply], ...]) -> dic
             "terms": terms.encode().hex(), "replies": [reply.wire.hex() for reply in replies]}
 
 
-def _hex(value: object, limit: int, what: str) -> bytes:
-    if type(value) is not str or len(value) > limit:
-        raise ReceiptError(f"{what} is a hex string of at most {limit} characters")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise ReceiptError(f"{what} is not hex") from None
-
-
 def _fields(receipt: object) -> tuple[bytes, TableTerms, list[bytes]]:
     if type(receipt) is not dict or receipt.get("version") != RECEIPT_VERSION:
         raise ReceiptError(f"not a version-{RECEIPT_VERSION} receipt")
-    table_id = _hex(receipt.get("table_id"), 32, "table_id")
-    try:
-        terms = decode_terms(_hex(receipt.get("terms"), 2 * MAX_TERMS_BYTES, "terms"))
-    except TermsError as exc:
-        raise ReceiptError(f"the table's terms do not decode: {exc}") from None
-    if terms.table_id != table_id:
-        raise ReceiptError("the terms do not derive the receipt's table id: they name "
-                           "another table's replicas or rules")
-    replies = receipt.get("replies")
-    if type(replies) is not list or not 0 < len(replies) <= MAX_REPLIES:
-        raise ReceiptError(f"replies is a list of 1..{MAX_REPLIES} signed replies")
-    wires = [_hex(reply, MAX_REPLY_HEX_CHARS, f"reply {i}") for i, reply in enumerate(replies)]
-    return table_id, terms, wires
-
-
-def _signed_replies(table_id: bytes, terms: TableTerms, wires: list[bytes]) -> dict[int, Reply]:
-    from bitcraps.accel._ed25519_cpu import verify_one
-
-    signed: dict[int, Reply] = {}
-    for position, wire in enumerate(wires):
-        try:
-            envelope = decode_envelope(wire)
-        except DecodeError:
-            raise ReceiptError(f"reply {position} does not decode as a signed envelope") from None
-        if type(envelope.message) is not Reply or envelope.table_id != table_id \
-                or envelope.sender not in terms.replicas:
-            raise ReceiptError(f"reply {position} is not a reply from this table's replicas")
-        replica = terms.replicas.index(envelope.sender)
-        if not verify_one(envelope.sender, envelope.signing_bytes, envelope.signature):
-            raise ReceiptError(f"reply {position}: replica {replica}'s signature is wrong")
-        signed[replica] = envelope.message
-    return signed
+    table_id = hex_field(receipt.get("table_id"), 32, "table_id", ReceiptError)
+    terms = terms_of(table_id, receipt.get("terms"), ReceiptError, "the receipt's table id")
+    return table_id, terms, reply_wires(receipt.get("replies"), ReceiptError)
 
 
 def _cashed_out(terms: TableTerms, client: bytes, result: bytes) -> tuple[int, int]:
@@ -129,7 +91,7 @@ def verify_receipt(receipt: object, table_id: bytes | None = None) -> VerifiedRe
     claimed, terms, wires = _fields(receipt)
     if table_id is not None and claimed != table_id:
         raise ReceiptError("the receipt is for another table")
-    signed = _signed_replies(claimed, terms, wires)
+    signed = signed_replies(claimed, terms, wires, ReceiptError)
     answers = {(r.client, r.timestamp, r.result) for r in signed.values()}
     if len(answers) != 1:
         raise ReceiptError("the replies do not agree on one request and result")
