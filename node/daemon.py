@@ -110,6 +110,9 @@ class Node(TableControl, FormedTables):
                                                                 direction="out")
         self.metrics.peers_connected.labels(transport="libp2p").set_function(
             lambda: sum(1 for peer in self.transport.peers() if peer.connected))
+        self.metrics.watch_transport("libp2p", self.transport.statistics)
+        self.metrics.watch_tables(self._table_counters)
+        self.metrics.watch_host_protocol(self._host_protocol_counters)
         self._stop = trio.Event()
         self._api_shutdown = trio.Event()
         self._started_at: float | None = None
@@ -399,23 +402,47 @@ class Node(TableControl, FormedTables):
             unreachable.discard(peer)
 
     async def _route_incoming(self) -> None:
+        """Every frame the transport hands over (one peer's at a time, in turn). One frame
+        can never end the node: whatever it makes fail is counted, logged at debug without
+        the frame's contents, and the next frame is routed."""
         async for peer, frame in self.transport.incoming:
             self._frames_in.inc()
             try:
-                envelope = decode_envelope(frame)
-            except DecodeError as exc:
-                self.metrics.messages_rejected.labels(reason="undecodable").inc()
-                self.log.debug("undecodable frame", peer=peer.hex(), error=str(exc))
-                continue
-            table = self.tables_by_id.get(envelope.table_id)
-            if table is None:
-                self.frames_unroutable += 1
-                self.metrics.messages_rejected.labels(reason="unknown_table").inc()
-                continue
-            self.metrics.messages_in.labels(table=table.section.table_id).inc()
-            if type(envelope.message) is Request:
-                self.reply_routes.note(envelope.sender, peer, table.config.replicas)
-            table.shell.deliver(peer, envelope)
+                self._route_frame(peer, frame)
+            except Exception as exc:  # a bug reached through a peer's frame: never fatal
+                self.metrics.messages_rejected.labels(reason="routing_error").inc()
+                self.log.debug("frame not routed", peer=peer.hex(),
+                               error_type=type(exc).__name__)
+
+    def _route_frame(self, peer: bytes, frame: bytes) -> None:
+        try:
+            envelope = decode_envelope(frame)
+        except DecodeError as exc:
+            self.metrics.messages_rejected.labels(reason="undecodable").inc()
+            self.log.debug("undecodable frame", peer=peer.hex(), error=str(exc))
+            return
+        except Exception as exc:  # the decoder broke its contract (RecursionError, ...)
+            self.metrics.messages_rejected.labels(reason="decoder_error").inc()
+            self.log.debug("undecodable frame", peer=peer.hex(), error_type=type(exc).__name__)
+            return
+        table = self.tables_by_id.get(envelope.table_id)
+        if table is None:
+            self.frames_unroutable += 1
+            self.metrics.messages_rejected.labels(reason="unknown_table").inc()
+            return
+        self.metrics.messages_in.labels(table=table.section.table_id).inc()
+        if type(envelope.message) is Request:
+            self.reply_routes.note(envelope.sender, peer, table.config.replicas)
+        table.shell.deliver(peer, envelope)
+
+    def _table_counters(self) -> list[tuple[str, dict[str, int]]]:
+        return [(table.section.table_id, asdict(table.shell.stats))
+                for table in list(self.tables_by_id.values())]
+
+    def _host_protocol_counters(self) -> dict[str, int]:
+        """The host protocol's counters, once its `TableFormation` keeps any."""
+        statistics = getattr(self.formation, "statistics", None)
+        return dict(statistics()) if callable(statistics) else {}
 
     # --- events, health, signals ---------------------------------------------------------
 

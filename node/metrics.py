@@ -7,7 +7,12 @@ The control API serves ``control.metrics_registry`` on ``/metrics``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .metrics_sources import HostProtocolCollector, TableCollector, TransportCollector
 
 __all__ = ["NodeMetrics"]
 
@@ -51,6 +56,22 @@ class NodeMetrics:
             registry=r)
         self.tables_failed = Gauge(
             "bitcraps_tables_failed", "Hosted tables stopped by our own bug", registry=r)
+
+    def watch_transport(self, name: str, statistics: Callable[[], Any]) -> None:
+        """Export a transport's `statistics()` at each scrape: drops by reason and by peer
+        (`bitcraps_transport_dropped_total`, `..._peer_dropped_total`), oversized and
+        partial frames, rejected streams and its other events (`..._events_total`)."""
+        self.registry.register(TransportCollector(name, statistics))
+
+    def watch_tables(self,
+                     tables: Callable[[], Iterable[tuple[str, Mapping[str, int]]]]) -> None:
+        """Export each table shell's counters (`bitcraps_table_shell_total{table,counter}`):
+        bad signatures, replayed envelopes, refused senders, throttled requests, drops."""
+        self.registry.register(TableCollector(tables))
+
+    def watch_host_protocol(self, statistics: Callable[[], Mapping[str, int]]) -> None:
+        """Export the host protocol's event counters (`bitcraps_host_protocol_events_total`)."""
+        self.registry.register(HostProtocolCollector(statistics))
 
     def table_progress(self, table: str, view: int, last_executed_seq: int) -> None:
         self.view.labels(table=table).set(view)

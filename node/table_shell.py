@@ -80,6 +80,7 @@ class TableStatistics:
     inbox_dropped: int = 0
     not_replica: int = 0     # replica messages signed by a key that is no replica: dropped
     throttled: int = 0       # requests refused: their peer had too many in flight
+    duplicates: int = 0      # envelopes already verified once: retransmitted or replayed
     decode_errors: int = 0
     bad_signatures: int = 0
     stepped: int = 0
@@ -234,6 +235,7 @@ class TableShell:
 
     async def _verify_and_step(self, batch: list[tuple[bytes, Envelope[Any]]]) -> None:
         envelopes = [envelope for _, envelope in batch]
+        self.stats.duplicates += sum(1 for e in envelopes if e.digest in self._cache)
         outer = plan_outer(envelopes, self._cache)  # carriers first: nested ones only after
         if outer.checks:
             verdicts = await self._verify(outer.checks)

@@ -79,6 +79,7 @@ def build_host(
     if len(seed) != ED25519_SEED_BYTES:
         raise ValueError(f"an Ed25519 seed is 32 bytes, not {len(seed)}")
     logging.getLogger("libp2p").propagate = True
+    _quiet_protocol_refusals()
     key_pair = create_new_key_pair(bytes(seed))
     noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
     host = new_host(
@@ -97,6 +98,35 @@ def build_host(
     network.retry_config = RetryConfig(max_retries=max_retries)  # type: ignore[attr-defined]
     _disable_auto_connector(network)
     return host
+
+
+class _ProtocolRefusalFilter(logging.Filter):
+    """py-libp2p's host logs an ERROR of eight lines each time a stream cannot be opened, and
+    the commonest cause is no error at all: the peer does not speak that protocol (a peer
+    without pubsub, asked for the lobby's gossipsub). Such a record becomes one DEBUG line,
+    without the details and without any exception attached; other failures stay as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        message = record.getMessage()
+        if not message.startswith("Failed to open stream") or "not supported" not in message:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg = message.splitlines()[0].rstrip(":") + ": the peer does not speak it"
+        record.args = None
+        record.exc_info = record.exc_text = None
+        record.stack_info = None
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_REFUSAL_FILTER = _ProtocolRefusalFilter()
+
+
+def _quiet_protocol_refusals() -> None:
+    logger = logging.getLogger("libp2p.host.basic_host")
+    if _REFUSAL_FILTER not in logger.filters:
+        logger.addFilter(_REFUSAL_FILTER)
 
 
 async def _window_update_at_half(stream: Any, *, bytes_read: int = 0) -> None:

@@ -12,6 +12,8 @@ import multiaddr
 import pytest
 import trio
 from conformance import BOUND_S, TransportConformance, receive
+from libp2p.custom_types import TProtocol
+from libp2p.peer.id import ID
 
 from bitcraps.transports._framing import HEADER
 from bitcraps.transports._interface import PeerId, TransportError
@@ -149,6 +151,10 @@ async def raw_host(target: Libp2pTransport, **options: object) -> AsyncIterator[
         with trio.fail_after(BOUND_S):
             await host.connect(info)
         yield host, info.peer_id
+
+
+def libp2p_id(t: Libp2pTransport) -> ID:
+    return ID.from_base58(t.libp2p_peer_id)
 
 
 async def healthy(a: Libp2pTransport, b: Libp2pTransport) -> None:
@@ -358,3 +364,61 @@ async def test_a_killed_peer_process_does_not_harm(libp2p_backend: Libp2pBackend
     with pytest.raises(TransportError):
         await t.send(peer, b"E anyone?")
     await healthy(t, await libp2p_backend.start())
+
+
+async def test_a_peer_without_pubsub_is_no_error_in_the_log(
+    libp2p_backend: Libp2pBackend,
+) -> None:
+    """The lobby asks every peer for gossipsub; a peer that does not speak it used to cost an
+    eight-line ERROR from py-libp2p's host. Now one DEBUG line, with no exception attached."""
+    import logging
+
+    a, b = await libp2p_backend.start(), await libp2p_backend.start()
+    await healthy(a, b)  # connected both ways
+    logger = logging.getLogger("libp2p.host.basic_host")
+    records: list[logging.LogRecord] = []
+    seen = trio.Event()
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+            seen.set()
+
+    handler, level = Keep(logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        with trio.fail_after(BOUND_S), pytest.raises(Exception):  # noqa: B017 - refused
+            await a.host.new_stream(libp2p_id(b), [TProtocol("/meshsub/1.1.0")])
+        with trio.fail_after(BOUND_S):
+            await seen.wait()
+        logger.setLevel(logging.WARNING)  # the daemon's level for libp2p
+        with trio.fail_after(BOUND_S), pytest.raises(Exception):  # noqa: B017 - refused
+            await a.host.new_stream(libp2p_id(b), [TProtocol("/meshsub/1.0.0")])
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    refusals = [r for r in records if r.getMessage().startswith("Failed to open stream")]
+    assert len(refusals) == 1
+    assert refusals[0].levelno == logging.DEBUG and refusals[0].exc_info is None
+    assert "\n" not in refusals[0].getMessage()
+    assert not [r for r in records if r.levelno >= logging.WARNING]
+
+
+async def test_drops_are_counted_by_reason_and_by_peer(libp2p_backend: Libp2pBackend) -> None:
+    t = await libp2p_backend.start(max_frame_bytes=1024)
+    async with raw_host(t) as (host, pid):
+        stream = await host.new_stream(pid, [PROTOCOL_ID])  # type: ignore[attr-defined]
+        await stream.write(HEADER.pack(1 << 20))
+        with trio.fail_after(BOUND_S):
+            await t.wait_statistics(lambda s: s.extra["oversized_frames"] == 1)
+        stream = await host.new_stream(pid, [PROTOCOL_ID])  # type: ignore[attr-defined]
+        await stream.write(HEADER.pack(100) + b"part")
+        await host.disconnect(pid)  # type: ignore[attr-defined]
+        with trio.fail_after(BOUND_S):
+            await t.wait_statistics(lambda s: s.extra["partial_frames"] == 1)
+        sender = host.get_public_key().to_bytes()  # type: ignore[attr-defined]
+    stats = t.statistics()
+    assert stats.frames_dropped == 2
+    assert stats.dropped_by_reason["oversized"] == 1 and stats.dropped_by_reason["partial"] == 1
+    assert stats.dropped_by_peer == {sender: 2}
