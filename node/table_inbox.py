@@ -9,13 +9,16 @@
 - Admission: each peer may have at most `requests_in_flight` client requests that this
   replica took and has not yet executed (however many client keys it relays them for);
   past that its requests are refused before verification until earlier ones execute or
-  expire. A flood of fresh keys relayed through one peer fills that peer's share, never
-  the table's.
+  expire (the clients retransmit). A flood of fresh keys relayed through one peer fills
+  that peer's share, never the table's. A fellow replica's share is what the pipeline
+  holds at once (`batch_max_requests * max_inflight_batches`): a backup hands the primary
+  every request it holds that the primary may have missed, in one burst, before it blames
+  the primary; a Byzantine replica (at most f) can still take no more than that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import trio
@@ -39,28 +42,45 @@ class RequestAdmission:
     """Client requests in flight per relaying peer, bounded; freed once executed."""
 
     def __init__(self, per_peer: int, expiry_ticks: int,
-                 executed_timestamp: Callable[[bytes], int]) -> None:
+                 executed_timestamp: Callable[[bytes], int], *,
+                 larger: Mapping[bytes, int] | None = None) -> None:
+        """`larger` names peers with a share of their own instead of `per_peer`."""
         self.per_peer = per_peer
+        self._larger = dict(larger or {})
         self.expiry_ticks = expiry_ticks
         self._executed = executed_timestamp
         self._held: dict[bytes, dict[tuple[bytes, int], int]] = {}
         self._pruned_at: dict[bytes, int] = {}
+        self._swept_at = 0
 
     def admit(self, peer: bytes, client: bytes, timestamp: int, now_ticks: int) -> bool:
+        if now_ticks - self._swept_at >= self.expiry_ticks:
+            self._sweep(now_ticks)
         held = self._held.setdefault(peer, {})
         key = (client, timestamp)
         if key in held:
             return True  # a retransmission holds no second place
-        if len(held) >= self.per_peer and self._pruned_at.get(peer) != now_ticks:
+        share = self._larger.get(peer, self.per_peer)
+        if len(held) >= share and self._pruned_at.get(peer) != now_ticks:
             self._pruned_at[peer] = now_ticks  # at most one sweep per peer per tick
             self._prune(held, now_ticks)
-        if len(held) >= self.per_peer:
+        if len(held) >= share:
             return False
         held[key] = now_ticks
         return True
 
     def in_flight(self, peer: bytes) -> int:
         return len(self._held.get(peer, ()))
+
+    def _sweep(self, now_ticks: int) -> None:
+        """Once per expiry period: every peer pruned, and peers holding nothing forgotten
+        (so peers that come and go leave nothing behind)."""
+        self._swept_at = now_ticks
+        for peer, held in list(self._held.items()):
+            self._prune(held, now_ticks)
+            if not held:
+                del self._held[peer]
+                self._pruned_at.pop(peer, None)
 
     def _prune(self, held: dict[tuple[bytes, int], int], now_ticks: int) -> None:
         oldest = now_ticks - self.expiry_ticks
@@ -84,9 +104,10 @@ class TableInbox:
         self._replicas = frozenset(config.replicas)
         self._queue: FairQueue[Item] = FairQueue(per_key_items=PEER_MESSAGES,
                                                  total_items=INBOX_TOTAL, items_for=_bound)
-        self.admission = RequestAdmission(requests_in_flight,
-                                          4 * config.view_change_timeout_ticks,
-                                          executed_timestamp)
+        pipeline = config.batch_max_requests * config.max_inflight_batches
+        self.admission = RequestAdmission(
+            requests_in_flight, 4 * config.view_change_timeout_ticks, executed_timestamp,
+            larger={key: max(requests_in_flight, pipeline) for key in config.replicas})
 
     def put(self, peer: bytes, envelope: Envelope[Any]) -> str | None:
         """Queue an envelope; None when queued, else why it was dropped."""

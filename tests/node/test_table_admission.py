@@ -23,7 +23,12 @@ from bitcraps.consensus import (
     SignatureCheck,
     signing_bytes,
 )
-from bitcraps.node.table_inbox import PEER_MESSAGES, REQUESTS_IN_FLIGHT, TableInbox
+from bitcraps.node.table_inbox import (
+    PEER_MESSAGES,
+    REQUESTS_IN_FLIGHT,
+    RequestAdmission,
+    TableInbox,
+)
 from bitcraps.node.table_shell import TableShell, inline_offload
 
 TICK_S = 0.01
@@ -146,3 +151,24 @@ async def test_the_inbox_takes_peers_in_turn() -> None:
     first = await inbox.receive_until(trio.current_time() + 1, 2)
     assert [peer for peer, _ in first] == [loud.public_key, quiet.public_key]
     assert inbox.statistics().dropped_by_key == {loud.public_key: 1}
+
+
+def test_admission_frees_a_place_once_its_request_executes_or_expires() -> None:
+    executed: dict[bytes, int] = {}
+    admission = RequestAdmission(2, 10, lambda client: executed.get(client, 0),
+                                 larger={b"R": 3})
+    assert admission.admit(b"P", b"c1", 1, now_ticks=1)
+    assert admission.admit(b"P", b"c2", 1, now_ticks=1)
+    assert admission.admit(b"P", b"c1", 1, now_ticks=1)  # a retransmission: same place
+    assert not admission.admit(b"P", b"c3", 1, now_ticks=1)
+    executed[b"c1"] = 1
+    assert not admission.admit(b"P", b"c3", 1, now_ticks=1)  # one sweep per tick
+    assert admission.admit(b"P", b"c3", 1, now_ticks=2)      # c1 executed: its place is free
+    assert not admission.admit(b"P", b"c4", 1, now_ticks=3)
+    assert admission.admit(b"P", b"c4", 1, now_ticks=20)     # c2 expired (held since tick 1)
+    assert [admission.admit(b"R", b"r%d" % i, 1, now_ticks=20) for i in range(4)] \
+        == [True, True, True, False]                          # a replica's larger share
+    executed.update({b"c3": 1, b"c4": 1, b"r0": 1, b"r1": 1, b"r2": 1})
+    admission.admit(b"Q", b"q", 1, now_ticks=40)              # the periodic sweep
+    assert admission.in_flight(b"P") == admission.in_flight(b"R") == 0
+    assert set(admission._held) == {b"Q"}
