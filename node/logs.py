@@ -14,6 +14,7 @@ one process each stamp their own ``node_id``.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import sys
 from typing import IO, Any
@@ -56,8 +57,10 @@ def configure_logging(level: str | int, node_id: str | None = None, *,
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.dict_tracebacks,
-            structlog.processors.JSONRenderer(sort_keys=False),
+            # Frames' local variables may hold another party's bytes: never render them.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
+            structlog.processors.JSONRenderer(serializer=_dumps_safely, sort_keys=False),
         ],
     )
     handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
@@ -69,6 +72,34 @@ def configure_logging(level: str | int, node_id: str | None = None, *,
     _route_library_loggers(max(numeric, logging.WARNING))
     if node_id is not None:
         structlog.contextvars.bind_contextvars(node_id=node_id)
+
+
+MAX_RENDERED_VALUE_CHARS = 2048
+
+
+def _dumps_safely(event: dict[str, Any], **options: Any) -> str:
+    """JSON for one log line, whatever its values: a value that cannot be rendered (nested
+    past the recursion limit, not JSON at all) is replaced by a short description of it, so
+    a peer's bytes in a log call can neither raise inside logging nor flood the log."""
+    fallback = options.pop("default", _describe)
+    try:
+        return json.dumps(event, default=fallback, **options)
+    except (RecursionError, ValueError, TypeError):
+        return json.dumps({key: _rendered(value, fallback) for key, value in event.items()},
+                          default=_describe, **options)
+
+
+def _rendered(value: Any, fallback: Any) -> Any:
+    try:
+        text = json.dumps(value, default=fallback)
+    except (RecursionError, ValueError, TypeError):
+        return _describe(value)
+    return value if len(text) <= MAX_RENDERED_VALUE_CHARS else _describe(value)
+
+
+def _describe(value: Any) -> str:
+    size = len(value) if hasattr(value, "__len__") else None
+    return f"<{type(value).__name__}{'' if size is None else f' of length {size}'}>"
 
 
 def _route_library_loggers(libp2p_level: int) -> None:
