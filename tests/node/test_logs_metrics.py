@@ -100,3 +100,41 @@ def test_two_nodes_register_the_same_metrics_without_clashing() -> None:
     assert 't1' not in two
     assert 'bitcraps_messages_rejected_total{reason="bad_signature"} 1.0' in two
     assert 'bitcraps_transport_frames_total{direction="in",transport="ble"} 5.0' in two
+
+
+def test_parts_statistics_are_read_at_each_scrape() -> None:
+    """Transport drops, table shell counters and host-protocol events come from the parts'
+    own `statistics()` when scraped; a part that fails to answer costs only its series."""
+    from bitcraps.transports._interface import TransportStatistics
+
+    metrics = NodeMetrics()
+    stats = TransportStatistics(frames_dropped=3, extra={"oversized_frames": 1},
+                                dropped_by_reason={"oversized": 1, "queue_full": 2},
+                                dropped_by_peer={b"\x01" * 32: 3})
+    host: dict[str, int] = {"offers_refused": 4}
+    metrics.watch_transport("libp2p", lambda: stats)
+    metrics.watch_tables(lambda: [("t1", {"bad_signatures": 2, "duplicates": 5})])
+    metrics.watch_host_protocol(lambda: host)
+    text = generate_latest(metrics.registry).decode()
+    assert 'bitcraps_transport_dropped_total{reason="oversized",transport="libp2p"} 1.0' in text
+    assert ('bitcraps_transport_peer_dropped_total{peer="' + "01" * 32
+            + '",transport="libp2p"} 3.0') in text
+    assert 'bitcraps_transport_events_total{event="oversized_frames",transport="libp2p"} 1.0' \
+        in text
+    assert 'bitcraps_table_shell_total{counter="duplicates",table="t1"} 5.0' in text
+    assert 'bitcraps_host_protocol_events_total{event="offers_refused"} 4.0' in text
+    stats.dropped_by_reason["queue_full"] += 1
+    del host["offers_refused"]
+    host["charters_refused"] = 1
+    text = generate_latest(metrics.registry).decode()
+    assert 'bitcraps_transport_dropped_total{reason="queue_full",transport="libp2p"} 3.0' in text
+    assert 'bitcraps_host_protocol_events_total{event="charters_refused"} 1.0' in text
+
+    def broken() -> TransportStatistics:
+        raise RuntimeError("mid-change")
+
+    other = NodeMetrics()
+    other.watch_transport("libp2p", broken)
+    other.requests_committed.labels(table="t2").inc()
+    assert 'bitcraps_requests_committed_total{table="t2"} 1.0' in \
+        generate_latest(other.registry).decode()
