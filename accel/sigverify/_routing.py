@@ -7,6 +7,10 @@ OpenCL error there (at launch or when the verdicts are read) sends that batch to
 verifier instead and is counted. After `MAX_CONSECUTIVE_DEVICE_ERRORS` errors in a row the
 device is dropped for good, with the reason in `statistics()`. Signatures or keys of the
 wrong length are rejected on the host and never reach the device.
+
+Safe to call from several threads at once (the node's tables share one verifier): its
+counters are under a lock, the OpenCL device serialises its launches, and the CPU verifiers
+it wraps are thread-safe (`tests/accel/test_sigverify_threads.py`).
 """
 
 from __future__ import annotations
