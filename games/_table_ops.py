@@ -109,7 +109,7 @@ def dice_key_result(table_id: bytes, key: bytes) -> bytes:
 def decode_dice_key_result(data: bytes) -> tuple[bytes, bytes]:
     """(table id, encoded threshold key) from an answer to ``key``; `GameDecodeError` for
     anything else (a refusal included: the key is not ready yet)."""
-    fields = unpack(data, MAX_RESULT_BYTES, max_depth=1)
+    fields = unpack(data, MAX_RESULT_BYTES, max_depth=1, max_arrays=1)
     if type(fields) is not list or len(fields) != 3 or fields[0] != DICE_KEY \
             or not all(type(f) is bytes for f in fields[1:]) \
             or not 0 < len(fields[1]) <= MAX_TABLE_ID_BYTES:

@@ -7,6 +7,9 @@ shooter's `RollRequest` has closed betting; the `threshold`-th valid share fixes
 the seed and the dice, and the roll is applied at once. Nobody, replicas included, can
 submit a `Roll`: the dice only ever come from the coin. A shooter who does not ask for the
 roll in time loses the dice once f+1 replicas have voted so (`_shooter_timeout`).
+Anyone may ask the table for its dice key (`KEY`): the answer comes out of the log, so
+each replica signs it in its reply and f+1 replies are the table's word on the key, which
+is what `roll verify` checks rolls against.
 
 Snapshots hold the craps state, the DKG transcript (replayed and so re-checked on
 restore), the shares of the pending roll, and the last `MAX_ROLL_RECORDS` rolls' records
@@ -25,7 +28,16 @@ from bitcraps.consensus import ExecutionContext
 from . import _coin as coin
 from ._api import ActionRejected, GameDecodeError, pack, unpack
 from ._shooter_timeout import TimeoutTally, TimeoutVote, decode_timeout_vote
-from ._table_ops import ACT, DKG, TIMEOUT, decode_operation, ok_result, rejected_result
+from ._table_ops import (
+    ACT,
+    DKG,
+    KEY,
+    TIMEOUT,
+    decode_operation,
+    dice_key_result,
+    ok_result,
+    rejected_result,
+)
 from ._wire_depth import nesting_exceeds
 from .craps import CrapsState, CrapsTable, PassDice, Roll, RollRequest, TableConfig
 
@@ -125,6 +137,8 @@ class CrapsApp:
             return rejected_result("malformed", "the operation's body nests too deeply")
         if op.verb == ACT:
             return self._act(op.body, context.client)
+        if op.verb == KEY:
+            return self._dice_key(op.body)
         sender = self._replica_index(context.client)
         if sender is None:
             return rejected_result("not_a_replica", "only the table's replicas run the dice")
@@ -165,6 +179,17 @@ class CrapsApp:
             self._round_shooter = action.shooter
             self._round_shares = []
         return ok_result(self.game.encode_events(events))
+
+    def _dice_key(self, body: bytes) -> bytes:
+        """Anyone's question, answered in the log so that each replica signs the answer in
+        its reply: f+1 such replies are the table's word on its dice key, which no single
+        node (the one a player asks included) can forge. Changes nothing."""
+        if body:
+            return rejected_result("malformed", "a dice-key question has an empty body")
+        if not self.dice_ready:
+            return rejected_result("dice_not_ready", "the table's dice key is still being "
+                                   "generated; try again shortly")
+        return dice_key_result(self.table_id, coin.encode_threshold_key(self.dkg.key))
 
     def _dkg(self, body: bytes, sender: int) -> bytes:
         try:
