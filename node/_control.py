@@ -59,6 +59,10 @@ class NodeControl(Protocol):
     def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
         """A past roll with what checks it: {"record", "threshold_key", "dice", ...}."""
 
+    async def table_dice_key(self, table_id: str) -> dict[str, Any]:
+        """The table's dice key and f+1 replicas' signed replies stating it: {"version",
+        "table_id", "terms", "dice_key", "replies"} (`dice_key.make_dice_key_proof`)."""
+
     async def table_roll_animation(self, table_id: str, roll: int) -> dict[str, Any]:
         """A past roll's dice physics replayed: {"frames", ..., "matches_executed_roll"}."""
 

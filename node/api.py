@@ -21,6 +21,7 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     POST /v1/tables/{table_id}/roll        control.table_roll(): as the shooter, until thrown
     GET  /v1/tables/{table_id}/rolls/{n}   control.table_roll_record(): proofs of a roll
     GET  /v1/tables/{table_id}/rolls/{n}/animation   its throw replayed: frames to draw
+    GET  /v1/tables/{table_id}/dice-key    control.table_dice_key(): f+1 replicas' word on it
     POST /v1/tables/{table_id}/cashout     {"amount"?: int} -> control.table_cash_out(),
                                            with a receipt signed by 2f+1 replicas
     POST /v1/stop                          control.request_stop(); 202 {"stopping": true}
@@ -246,6 +247,9 @@ def build_app(
         return JSONResponse(control.table_roll_record(_table_id(request),
                                                       roll_number(request)))
 
+    async def table_dice_key(request: Request) -> Response:
+        return JSONResponse(await control.table_dice_key(_table_id(request)))
+
     async def table_roll_animation(request: Request) -> Response:
         return JSONResponse(await control.table_roll_animation(
             _table_id(request), roll_number(request)))
@@ -284,6 +288,7 @@ def build_app(
               methods=["GET"]),
         Route("/v1/tables/{table_id}/rolls/{roll}/animation", endpoint(table_roll_animation),
               methods=["GET"]),
+        Route("/v1/tables/{table_id}/dice-key", endpoint(table_dice_key), methods=["GET"]),
         Route("/v1/tables/{table_id}/cashout", endpoint(table_cash_out), methods=["POST"]),
         Route("/v1/stop", endpoint(stop), methods=["POST"]),
         Route("/metrics", endpoint(metrics, public=metrics_public), methods=["GET"]),

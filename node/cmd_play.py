@@ -1,9 +1,10 @@
 """Playing craps from the command line, as the player this node is.
 
 ``bitcraps bet TABLE KIND AMOUNT [--number N]`` (and ``bet TABLE odds AMOUNT --on BET``),
-``bitcraps roll TABLE`` (the shooter), ``bitcraps roll verify TABLE ROLL`` (check a past
-roll's coin shares and proofs on this machine), ``bitcraps cashout TABLE`` (with a receipt
-signed by 2f+1 replicas) and ``bitcraps receipt verify FILE``. ``bitcraps table join`` and
+``bitcraps roll TABLE`` (the shooter), ``bitcraps roll verify TABLE_ID ROLL`` (check a past
+roll's coin shares and proofs on this machine, against the dice key that f+1 of the table's
+replicas signed; the whole table id, never a prefix), ``bitcraps cashout TABLE`` (with a
+receipt signed by 2f+1 replicas) and ``bitcraps receipt verify FILE``. ``bitcraps table join`` and
 ``table show`` live with ``table create`` in `cmd_table`. TABLE may be a unique prefix of the
 table id. Lean like ``cmd_control``: heavy modules are imported only when a command runs.
 """
@@ -14,11 +15,15 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bitcraps.node._cli_errors import CliError
 from bitcraps.node._cli_input import ascii_int, parse_ascii_int, read_json_file
 from bitcraps.node.cmd_control import api_client, control_options, print_json
+
+if TYPE_CHECKING:
+    from bitcraps.games._coin import Group
+    from bitcraps.node.dice_key import VerifiedDiceKey
 
 __all__ = ["add_parser", "describe_events"]
 
@@ -45,8 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     roll = subparsers.add_parser(
         "roll", parents=[common], help="roll the dice as the shooter, or verify a past roll",
-        usage="bitcraps roll TABLE | bitcraps roll verify TABLE ROLL")
-    roll.add_argument("words", nargs="+", metavar="TABLE | verify TABLE ROLL")
+        usage="bitcraps roll TABLE | bitcraps roll verify TABLE_ID ROLL")
+    roll.add_argument("words", nargs="+", metavar="TABLE | verify TABLE_ID ROLL")
     roll.set_defaults(run=_run_roll)
 
     cashout = subparsers.add_parser("cashout", parents=[common],
@@ -96,10 +101,11 @@ def _run_roll(args: argparse.Namespace) -> int:
     if words[0] == "verify":
         roll = parse_ascii_int(words[2], 0, (1 << 63) - 1) if len(words) == 3 else None
         if roll is None:
-            raise CliError("usage: bitcraps roll verify TABLE ROLL (ROLL in digits 0-9)")
+            raise CliError("usage: bitcraps roll verify TABLE_ID ROLL (the whole table id; "
+                           "ROLL in digits 0-9)")
         return _verify_roll(args, words[1], roll)
     if len(words) != 1:
-        raise CliError("usage: bitcraps roll TABLE | bitcraps roll verify TABLE ROLL")
+        raise CliError("usage: bitcraps roll TABLE | bitcraps roll verify TABLE_ID ROLL")
     rolled = api_client(args, ROLL_TIMEOUT_S).post(f"/v1/tables/{words[0]}/roll")
     if args.json:
         print_json(rolled)
@@ -112,30 +118,52 @@ def _run_roll(args: argparse.Namespace) -> int:
 
 
 def _verify_roll(args: argparse.Namespace, table: str, number: int) -> int:
+    """Check a roll against the table's dice key as f+1 of its replicas signed it, never
+    against a key the node asked merely asserts (`bitcraps.node.dice_key`)."""
     from bitcraps.accel._ed25519_group import SodiumEd25519Group
     from bitcraps.games import _coin as coin
 
-    shown = api_client(args).get(f"/v1/tables/{table}/rolls/{number}")
+    table_id = _full_table_id(table, "roll verify")
+    assert table_id is not None
+    client = api_client(args, ROLL_TIMEOUT_S)
     group = SodiumEd25519Group()
+    proven = _proven_dice_key(client.get(f"/v1/tables/{table}/dice-key"), table_id, group)
+    shown = client.get(f"/v1/tables/{table}/rolls/{number}")
     try:
-        record = coin.decode_roll_record(bytes.fromhex(shown["record"]))
-        key = coin.decode_threshold_key(bytes.fromhex(shown["threshold_key"]), group)
-    except (coin.FairDiceError, ValueError) as exc:
-        raise CliError(f"roll {number}: the daemon sent a record that does not decode: "
-                       f"{exc}") from None
-    verdict = coin.verify_roll(group, key, number, record.shares, record.seed, record.dice)
+        record_hex = shown["record"] if type(shown) is dict else None
+        record = coin.decode_roll_record(bytes.fromhex(record_hex) if type(record_hex) is str
+                                         else b"")
+    except (coin.FairDiceError, ValueError):
+        raise CliError(f"roll {number}: the daemon sent a record that does not "
+                       "decode") from None
+    verdict = coin.verify_roll(group, proven.key, number, record.shares, record.seed,
+                               record.dice)
     shares_from = [share.replica for share in record.shares]
     answer = {"roll": number, "ok": verdict.ok, "dice": list(record.dice),
-              "shares_from": shares_from,
+              "shares_from": shares_from, "table_id": table_id.hex(),
+              "dice_key_signed_by": list(proven.signers),
               "failure": None if verdict.ok else str(verdict.detail)}
     if args.json:
         print_json(answer)
     elif verdict.ok:
         print(f"roll {number}: {record.dice[0]} + {record.dice[1]}: verified (coin shares of "
-              f"replicas {', '.join(map(str, shares_from))}, DLEQ proofs, seed, dice)")
+              f"replicas {', '.join(map(str, shares_from))}, DLEQ proofs, seed, dice; the "
+              f"dice key as replicas {', '.join(map(str, proven.signers))} of "
+              f"{proven.terms.n} signed it)")
     else:
         print(f"roll {number}: NOT verified: {verdict.detail}")
     return 0 if verdict.ok else 1
+
+
+def _proven_dice_key(proof: object, table_id: bytes, group: Group) -> VerifiedDiceKey:
+    """The table's dice key from f+1 of its replicas' signed statements, or `CliError`."""
+    from bitcraps.node.dice_key import DiceKeyError, verify_dice_key
+
+    try:
+        return verify_dice_key(proof, table_id, group)
+    except DiceKeyError as exc:
+        raise CliError(f"table {table_id.hex()}: the dice key is not the table's: {exc}; "
+                       "nothing verified") from None
 
 
 def _run_cashout(args: argparse.Namespace) -> int:

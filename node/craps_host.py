@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from bitcraps.games import _coin as coin
-from bitcraps.games._table_ops import ACT, decode_result, encode_operation
+from bitcraps.games._api import GameDecodeError
+from bitcraps.games._table_ops import (
+    ACT,
+    KEY,
+    decode_dice_key_result,
+    decode_result,
+    encode_operation,
+)
 from bitcraps.games.craps import Action, CashOut, RollRequest
 from bitcraps.games.craps_app import CrapsApp
 from bitcraps.games.craps_duties import CrapsDuties
@@ -25,6 +32,7 @@ from bitcraps.games.table_terms import TableTerms
 
 from ._control import ControlError
 from ._game_json import craps_state_json, to_json
+from .dice_key import make_dice_key_proof
 from .receipts import make_receipt
 from .table_shell import OutcomeUnknown, PendingRequest, SubmitError, TableShell
 
@@ -82,6 +90,7 @@ class CrapsHost:
         self.duties_refused = 0
         self.duty_errors = 0
         self._pending: PendingRequest | None = None
+        self._dice_key_proof: dict[str, Any] | None = None
 
     # --- the replica's duties ----------------------------------------------------------------
 
@@ -181,6 +190,24 @@ class CrapsHost:
         answer = self._events(completed.result)
         answer["receipt"] = make_receipt(self.terms, completed.replies)
         return answer
+
+    async def dice_key(self) -> dict[str, Any]:
+        """The table's dice key with f+1 replicas' signed statements of it (`dice_key`):
+        asked of the table through the log once, then kept (the key never changes)."""
+        if self._dice_key_proof is None:
+            operation = encode_operation(KEY, b"")
+            try:
+                completed = await self.shell.submit_with_quorum(
+                    operation, self.terms.f + 1, pooled=True)
+            except SubmitError as exc:
+                raise ControlError(str(exc), 503) from None
+            try:
+                _, key = decode_dice_key_result(completed.result)
+            except GameDecodeError:
+                refused = decode_result(completed.result)
+                raise ControlError(f"{refused.reason} ({refused.code})", 409) from None
+            self._dice_key_proof = make_dice_key_proof(self.terms, key, completed.replies)
+        return self._dice_key_proof
 
     # --- what a player sees -----------------------------------------------------------------------
 
