@@ -127,6 +127,7 @@ class TableShell:
                                      clock_us=clock_us)
         self._progress = trio.Event()
         self._executed_seq = replica.last_executed_seq
+        self._proposals: list[Envelope[Any]] = []  # our clients' requests to our replica
 
     # --- inputs from the node ------------------------------------------------------------
 
@@ -204,6 +205,7 @@ class TableShell:
                 if now >= next_tick:
                     self._tick()
                     next_tick = max(next_tick + self._tick_seconds, now)
+                self._propose_local()
                 await self._drain_ready()
 
     async def _receive_until(self, deadline: float) -> list[tuple[bytes, Envelope[Any]]]:
@@ -215,9 +217,17 @@ class TableShell:
         return admitted
 
     def _wake_loop(self) -> None:
-        """A request proposed to our own replica from outside the loop: have the loop drain
-        its Ready now rather than at the next tick or frame."""
+        """A request for our own replica from outside the loop: have the loop propose it
+        and drain its Ready now rather than at the next tick or frame."""
         self._inbox.wake()
+
+    def _propose_local(self) -> None:
+        """Hand our clients' requests to our replica, in the loop's task: what it raises
+        (in a one-replica table the request executes right here) is the table's fault, for
+        its supervisor, never the API caller's."""
+        proposals, self._proposals = self._proposals, []
+        for proposal in proposals:
+            self.replica.propose(proposal)
 
     def _tick(self) -> None:
         self.stats.ticks += 1
@@ -281,11 +291,15 @@ class TableShell:
     # --- routing -------------------------------------------------------------------------
 
     def _route(self, peer: bytes, envelope: Envelope[Any]) -> None:
+        # A reply to one of our own clients (our key or the pool's) is taken here: nothing
+        # routes a pool key's replies back to us (they are not a peer), and in a one-replica
+        # table our own replica's reply is the only one.
+        if type(envelope.message) is Reply and (peer == self._me or
+                                                peer in self._clients.by_key):
+            self._take_reply(envelope)
+            return
         if peer == self._me:
-            if type(envelope.message) is Reply:
-                self._take_reply(envelope)
-            else:
-                self.replica.step(envelope)
+            self.replica.step(envelope)
             return
         self._enqueue(peer, envelope.wire)
 
@@ -300,7 +314,7 @@ class TableShell:
             for send in self._clients.take_sends(local):
                 for peer in send.recipients:
                     if peer == self._me:
-                        self.replica.propose(send.envelope)
+                        self._proposals.append(send.envelope)
                     else:
                         self._enqueue(peer, send.envelope.wire)
             self._clients.collect(local)

@@ -70,6 +70,8 @@ class TableSupervisor:
         self._nursery: trio.Nursery | None = None
         self._logged: set[tuple[str, str]] = set()
         self.failure: str | None = None
+        self.stopped = trio.Event()
+        """Set once the table stopped for good (`failure` says why)."""
         self.faults: dict[str, int] = {}
         """Failures so far, by part."""
         self.restarts = 0
@@ -97,6 +99,7 @@ class TableSupervisor:
         """Stop the table for good: its parts are cancelled and it is listed as failed."""
         if self.failure is None:
             self.failure = reason[:MAX_REASON_CHARS]
+        self.stopped.set()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 

@@ -25,6 +25,7 @@ from bitcraps.consensus import (
     LocalProtocolError,
     SignatureCheck,
 )
+from bitcraps.node._control import ControlError
 from bitcraps.node.config import load_config
 from bitcraps.node.daemon import Node, open_node
 from bitcraps.node.identity import IDENTITY_FILE, load_identity
@@ -176,8 +177,9 @@ async def test_a_table_that_fails_stops_alone(monkeypatch: pytest.MonkeyPatch) -
                     open_node(config, identity, verify_batch=verify)))
             with trio.fail_after(60):
                 await nodes[1].submit(poisoned, bytes.fromhex(add(b"n")))
-                with trio.move_on_after(5):  # no quorum answers: every replica stopped
+                with pytest.raises(ControlError) as stopped:  # its own replica stopped
                     await nodes[1].submit(poisoned, POISON)
+                assert stopped.value.status == 503 and "has stopped" in str(stopped.value)
                 while any(n.status()["tables_failed"] != 1 for n in nodes):
                     await trio.sleep(0.05)
                 for expected in range(1, 6):
