@@ -111,9 +111,11 @@ def test_players_bet_roll_verify_and_cash_out_through_a_kill_9(
     assert replayed["matches_executed_roll"] and replayed["shown_values"] == rolls[-1]["dice"]
     assert bob.api.get("/v1/status")["accel"]["physics"]["backend"]
 
-    for rolled in rolls:  # every roll checks out offline, from any node
-        verified = ok(bob, "roll", "verify", short, str(rolled["roll"]))
+    for rolled in rolls:  # every roll checks out, from any node, against the table's key
+        verified = ok(bob, "roll", "verify", table_id, str(rolled["roll"]))
         assert verified["ok"] and verified["dice"] == rolled["dice"]
+        assert len(verified["dice_key_signed_by"]) >= 2  # f+1 replicas stated the key
+    assert "the whole table id" in refused(bob, "roll", "verify", short, "0")
 
     shown = game(bob, table_id)
     bank = shown["bank"]
