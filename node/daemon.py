@@ -557,6 +557,7 @@ class Node(TableControl, FormedTables):
             "tables": len(self.tables_by_id),
             "tables_failed": sum(1 for t in self.tables_by_id.values() if table_failure(t)),
             "peers": sum(1 for p in self.transport.peers() if p.connected),
+            "host_protocol": self._host_protocol_counters(),
             "api": self.api_binds,
             "accel": self._accel_status(),
         }

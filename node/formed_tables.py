@@ -7,7 +7,8 @@ formed, or that commits nothing for `node.table_idle_timeout_s`, is closed: its 
 its storage closes, its stored charter is deleted (the database stays, for the record) and
 one line is logged. Tables from `[[tables]]` in node.toml are the operator's and never expire.
 The formation time survives restarts (the charter file's age), so a restart does not give a
-table that never started a new lease.
+table that never started a new lease. Each close is counted in the host protocol's events
+(`table_closed:never_started`, `table_closed:idle`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .hosted_table import HostedTable
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
-    from .table_formation import CharterStore
+    from .table_formation import CharterStore, TableFormation
 
 __all__ = ["MAX_CHECK_INTERVAL_S", "FormedTable", "FormedTables", "check_interval_s",
            "expiry_reason", "has_started"]
@@ -75,6 +76,7 @@ class FormedTables:
     config: NodeConfig
     tables_by_id: dict[bytes, HostedTable]
     charters: CharterStore
+    formation: TableFormation | None
     log: Any
     lobby: Any
     _formed: dict[bytes, FormedTable]
@@ -104,7 +106,10 @@ class FormedTables:
         finally:
             done.set()
 
-    async def _close_formed(self, table_id: bytes, reason: str) -> None:
+    async def _close_formed(self, table_id: bytes, reason: str, counted_as: str) -> None:
+        """Close a formed table; `counted_as` is the reason in the node's metrics."""
+        if self.formation is not None:
+            self.formation.count("table_closed", counted_as)
         formed = self._formed_tables().pop(table_id)
         table = self.tables_by_id.pop(table_id)
         formed.cancel_scope.cancel()
@@ -129,5 +134,6 @@ class FormedTables:
                 table = self.tables_by_id.get(table_id)
                 reason = None if table is None else expiry_reason(table, formed, now,
                                                                   **timeouts)
-                if reason is not None:
-                    await self._close_formed(table_id, reason)
+                if reason is not None and table is not None:
+                    counted_as = "idle" if has_started(table) else "never_started"
+                    await self._close_formed(table_id, reason, counted_as)

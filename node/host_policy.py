@@ -14,6 +14,9 @@ bounded per requester:
   choice of the operator).
 - `node.host_allowlist`: when not empty, only those keys may ask.
 
+A refusal carries a message for the requester and a short `reason` for the node's metrics
+(`bitcraps_host_protocol_events_total{event="offer_refused",reason="full"}`).
+
 Pure bookkeeping over plain values: the clock is passed in.
 """
 
@@ -28,6 +31,7 @@ __all__ = [
     "HostLimits",
     "HeldOffer",
     "OfferBook",
+    "Refusal",
     "refuse_charter",
     "refuse_offer",
 ]
@@ -44,6 +48,15 @@ class HostLimits:
     allowlist: frozenset[bytes] = frozenset()
     min_replicas: int = 4
     tables_per_requester: int = 4
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused: `reason` names the rule (for metrics), `message` explains
+    it to the requester."""
+
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -84,53 +97,57 @@ class OfferBook:
         return len(self.held)
 
 
-def refuse_asker(limits: HostLimits, host_tables: bool, caller: bytes) -> str | None:
+def refuse_asker(limits: HostLimits, host_tables: bool, caller: bytes) -> Refusal | None:
     if not host_tables:
-        return "this node does not host tables (node.host_tables)"
+        return Refusal("not_hosting", "this node does not host tables (node.host_tables)")
     if limits.allowlist and caller not in limits.allowlist:
-        return "this node hosts tables only for the peers on its node.host_allowlist"
+        return Refusal("not_allowed",
+                       "this node hosts tables only for the peers on its node.host_allowlist")
     return None
 
 
 def refuse_offer(limits: HostLimits, *, host_tables: bool, max_tables: int, games: tuple[str, ...],
                  caller: bytes, game: str, book: OfferBook, hosted: int,
-                 hosted_for_caller: int) -> str | None:
+                 hosted_for_caller: int) -> Refusal | None:
     """Why this node refuses an OFFER, or None to accept it (`book` already pruned)."""
     refused = refuse_asker(limits, host_tables, caller)
     if refused is not None:
         return refused
     if game not in games:
-        return f"unknown game (this node plays: {', '.join(games)})"
+        return Refusal("unknown_game", f"unknown game (this node plays: {', '.join(games)})")
     if book.held_by(caller) >= MAX_OFFERS_PER_REQUESTER:
-        return f"you hold {MAX_OFFERS_PER_REQUESTER} open offers here already"
+        return Refusal("offers_held",
+                       f"you hold {MAX_OFFERS_PER_REQUESTER} open offers here already")
     if hosted_for_caller >= limits.tables_per_requester:
-        return (f"this node hosts {limits.tables_per_requester} tables of yours already "
-                "(node.host_tables_per_peer)")
+        return Refusal("tables_per_peer", f"this node hosts {limits.tables_per_requester} "
+                       "tables of yours already (node.host_tables_per_peer)")
     counted = book.counted_toward_full() + (0 if book.held_by(caller) else 1)
     if hosted + counted > max_tables:
-        return f"full: hosts {max_tables} tables"
+        return Refusal("full", f"full: hosts {max_tables} tables")
     return None
 
 
 def refuse_charter(limits: HostLimits, *, host_tables: bool, max_tables: int,
                    caller: bytes, public_key: bytes, replicas: tuple[bytes, ...],
                    creator: bytes, game: str, offer: HeldOffer | None, hosted: int,
-                   hosted_for_caller: int, already_hosted: bool) -> str | None:
+                   hosted_for_caller: int, already_hosted: bool) -> Refusal | None:
     """Why this node refuses a CHARTER (its signature already checked), or None."""
     if offer is None or creator != caller:
-        return "no open offer from this creator for that table"
+        return Refusal("no_offer", "no open offer from this creator for that table")
     if public_key not in replicas or game != offer.game:
-        return "the charter does not match the offer"
+        return Refusal("not_the_offer", "the charter does not match the offer")
     refused = refuse_asker(limits, host_tables, caller)
     if refused is not None:
         return refused
     if len(replicas) < limits.min_replicas:
-        return (f"this node hosts tables of at least {limits.min_replicas} replicas "
-                f"(node.host_min_replicas); this one has {len(replicas)}")
+        return Refusal("too_few_replicas", f"this node hosts tables of at least "
+                       f"{limits.min_replicas} replicas (node.host_min_replicas); this one "
+                       f"has {len(replicas)}")
     if already_hosted:
-        return "this node hosts that table already"
+        return Refusal("already_hosted", "this node hosts that table already")
     if hosted_for_caller >= limits.tables_per_requester:
-        return f"this node hosts {limits.tables_per_requester} tables of yours already"
+        return Refusal("tables_per_peer",
+                       f"this node hosts {limits.tables_per_requester} tables of yours already")
     if hosted >= max_tables:
-        return f"full: hosts {max_tables} tables"
+        return Refusal("full", f"full: hosts {max_tables} tables")
     return None

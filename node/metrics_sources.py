@@ -96,7 +96,8 @@ class TableCollector(Collector):
 
 
 class HostProtocolCollector(Collector):
-    """The host protocol's (`/bitcraps/host/1.0.0`) event counters, when it keeps any."""
+    """The host protocol's (`/bitcraps/host/1.0.0`) event counters, when it keeps any: a
+    key "offer_refused:full" is event "offer_refused", reason "full" (reason "" if none)."""
 
     def __init__(self, statistics: Callable[[], Mapping[str, int]]) -> None:
         self._statistics = statistics
@@ -110,16 +111,18 @@ class HostProtocolCollector(Collector):
             counts = dict(self._statistics())
         except Exception:
             return [family]
-        for event, count in sorted(counts.items()):
+        for key, count in sorted(counts.items()):
             if isinstance(count, int):
-                family.add_metric([event], count)
+                event, _, reason = key.partition(":")
+                family.add_metric([event, reason], count)
         return [family]
 
     @staticmethod
     def _family() -> CounterMetricFamily:
         return CounterMetricFamily("bitcraps_host_protocol_events",
-                                   "Host protocol events (offers, charters, refusals, ...)",
-                                   labels=["event"])
+                                   "Host protocol events (offers and charters accepted "
+                                   "and refused, tables closed, requests refused), by reason",
+                                   labels=["event", "reason"])
 
 
 def _totals(stats: Any) -> dict[str, int]:

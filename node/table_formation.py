@@ -14,12 +14,18 @@ are `host_policy`'s; a CHARTER is answered only after our own OFFER to that requ
 
 Only N replicas that store the charter form the table: the creator reports which did. A
 replica that stored the charter reopens the table from it after every restart.
+
+What the serving side decides is counted (`statistics()`, on /metrics as
+`bitcraps_host_protocol_events_total{event, reason}`): offers and charters accepted and
+refused by the rule that refused them, releases, formed tables closed (`formed_tables`), and
+requests the transport refused or could not answer (`Libp2pRequests.statistics`).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +140,22 @@ class TableFormation:
     offers: OfferBook = field(default_factory=OfferBook)
     hosted_for: Callable[[bytes], int] = lambda creator: 0  # tables formed by `creator`
     is_hosted: Callable[[bytes], bool] = lambda table_id: False
+    events: Counter[str] = field(default_factory=Counter)
+    """Host-protocol events, "event" or "event:reason" (`count`)."""
+
+    def count(self, event: str, reason: str = "") -> None:
+        self.events[f"{event}:{reason}" if reason else event] += 1
+
+    def statistics(self) -> dict[str, int]:
+        """Events so far: "offer_accepted", "offer_refused:full", "charter_refused:no_offer",
+        "table_closed:idle", "request_refused:peer_limit", "request_failed:timed_out", ..."""
+        counts = dict(self.events)
+        served = self.requests.statistics()
+        for limit in ("peer_limit", "total_limit"):
+            counts[f"request_refused:{limit}"] = served[f"refused_{limit}"]
+        for outcome in ("timed_out", "too_large", "failed"):
+            counts[f"request_failed:{outcome}"] = served[outcome]
+        return counts
 
     # --- the peer's side -------------------------------------------------------------------
 
@@ -144,11 +166,13 @@ class TableFormation:
         try:
             request = decode_request(data)
         except CharterError as exc:
+            self.count("request_refused", "malformed")
             return HostReply(False, f"malformed request: {exc}").encode()
         if request.kind == OFFER:
             return self._answer_offer(caller, request).encode()
         if request.kind == RELEASE:
             self.offers.take(caller, request.table_id)  # only the caller's own offer
+            self.count("release")
             return HostReply(True).encode()
         assert request.charter is not None
         return (await self._answer_charter(caller, request.charter)).encode()
@@ -162,8 +186,10 @@ class TableFormation:
             games=policy.games, caller=caller, game=request.game, book=self.offers,
             hosted=self.hosted_count(), hosted_for_caller=self.hosted_for(caller))
         if refused is not None:
-            return HostReply(False, refused)
+            self.count("offer_refused", refused.reason)
+            return HostReply(False, refused.message)
         self.offers.hold(caller, request.table_id, request.game, now)
+        self.count("offer_accepted")
         return HostReply(True, addresses=tuple(self.listen_addresses()))
 
     async def _answer_charter(self, caller: bytes, charter: Charter) -> HostReply:
@@ -177,11 +203,14 @@ class TableFormation:
             hosted=self.hosted_count(), hosted_for_caller=self.hosted_for(caller),
             already_hosted=self.is_hosted(charter.table_id))
         if refused is not None:
-            return HostReply(False, refused)
+            self.count("charter_refused", refused.reason)
+            return HostReply(False, refused.message)
         try:
             await self.open_charter(charter)
         except Exception as exc:  # storage full, bad address, ...: the creator hears why
+            self.count("charter_refused", "open_failed")
             return HostReply(False, f"could not open the table: {exc}")
+        self.count("charter_accepted")
         return HostReply(True)
 
     # --- the creator's side ----------------------------------------------------------------

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import structlog
 import trio
 
@@ -29,13 +30,15 @@ from bitcraps.node._charter import (
     decode_reply,
     sign_charter,
 )
+from bitcraps.node._cookie import cookie_path, read_cookie
 from bitcraps.node.config import load_config
 from bitcraps.node.daemon import Node, open_node
 from bitcraps.node.host_policy import MAX_OFFERS_PER_REQUESTER
 from bitcraps.node.identity import IDENTITY_FILE, NodeIdentity, load_identity
 from bitcraps.node.process_cluster import make_cluster
 from bitcraps.node.table_blocks import new_terms
-from bitcraps.transports.libp2p_requests import Libp2pRequests
+from bitcraps.transports._libp2p_host import libp2p_id_for
+from bitcraps.transports.libp2p_requests import MAX_INBOUND_PER_PEER, Libp2pRequests
 from bitcraps.transports.libp2p_transport import Libp2pTransport, open_libp2p_transport
 
 
@@ -174,3 +177,68 @@ async def test_a_strangers_table_that_never_starts_is_closed_and_forgotten() -> 
         assert len(closed) == 1 and "never started" in closed[0]["reason"]
         assert closed[0]["creator"] == attacker.key.hex()
         assert victim.status()["tables"] == 0 and victim.healthy()
+
+
+async def scrape(node: Node) -> str:
+    """The node's /metrics, over its control socket with its cookie."""
+    token = read_cookie(cookie_path(node.config.data_dir))
+    transport = httpx.AsyncHTTPTransport(uds=str(node.config.control_socket))
+    async with httpx.AsyncClient(transport=transport, base_url="http://node",
+                                 headers={"authorization": f"Bearer {token}"}) as http:
+        return (await http.get("/metrics")).text
+
+
+def host_event(text: str, event: str, reason: str = "") -> float:
+    wanted = f'bitcraps_host_protocol_events_total{{event="{event}",reason="{reason}"}} '
+    found = [line for line in text.splitlines() if line.startswith(wanted)]
+    return float(found[0].rsplit(" ", 1)[1]) if found else 0.0
+
+
+async def test_host_protocol_events_are_on_metrics_by_reason_and_in_status() -> None:
+    async with running(1, table_start_timeout_s=1.0) as ([victim], attacker):
+        me = victim.node_identity.public_key
+        fakes = [NodeIdentity.generate().public_key for _ in range(2)]
+        with trio.fail_after(60):
+            salts = [os.urandom(16) for _ in range(3)]
+            for salt in salts:  # two held, the third refused
+                await attacker.ask(victim, HostRequest(OFFER, salt, "kv"))
+            await attacker.ask(victim, HostRequest(OFFER, os.urandom(16), "go-fish"))
+            small = attacker.charter([attacker.key, me], [(), ()], salts[0])
+            await attacker.ask(victim, HostRequest(CHARTER, small.table_id, charter=small))
+            stray = attacker.charter([attacker.key, me, *fakes], [(), (), (), ()], salts[2])
+            await attacker.ask(victim, HostRequest(CHARTER, stray.table_id, charter=stray))
+            table = attacker.charter([attacker.key, me, *fakes], [(), (), (), ()], salts[1])
+            await attacker.ask(victim, HostRequest(CHARTER, table.table_id, charter=table))
+            await attacker.ask(victim, HostRequest(RELEASE, salts[2]))
+            while table.table_id in victim.tables_by_id:  # never starts: closed
+                await trio.sleep(0.05)
+
+            # Streams that never send their request: the victim answers four at a time.
+            host, target = attacker.transport.host, libp2p_id_for(me)
+            assert victim.formation is not None
+            streams = [await host.new_stream(target, [HOST_PROTOCOL])
+                       for _ in range(MAX_INBOUND_PER_PEER)]
+            while victim.formation.requests.statistics()["inbound"] < MAX_INBOUND_PER_PEER:
+                await trio.sleep(0.05)
+            for _ in range(2):
+                try:
+                    streams.append(await host.new_stream(target, [HOST_PROTOCOL]))
+                except Exception:
+                    pass  # reset while the protocol was negotiated
+            while victim.formation.requests.statistics()["refused_peer_limit"] < 2:
+                await trio.sleep(0.05)
+            for stream in streams:
+                await stream.close()
+            text = await scrape(victim)
+        assert host_event(text, "offer_accepted") == 2
+        assert host_event(text, "offer_refused", "offers_held") == 1
+        assert host_event(text, "offer_refused", "unknown_game") == 1
+        assert host_event(text, "charter_refused", "too_few_replicas") == 1
+        assert host_event(text, "charter_refused", "no_offer") == 1  # its offer was refused
+        assert host_event(text, "charter_accepted") == 1
+        assert host_event(text, "release") == 1
+        assert host_event(text, "table_closed", "never_started") == 1
+        assert host_event(text, "request_refused", "peer_limit") == 2
+        shown = victim.status()["host_protocol"]
+        assert shown["offer_refused:offers_held"] == 1 and shown["charter_accepted"] == 1
+        assert shown["request_refused:peer_limit"] == 2

@@ -111,7 +111,7 @@ def test_parts_statistics_are_read_at_each_scrape() -> None:
     stats = TransportStatistics(frames_dropped=3, extra={"oversized_frames": 1},
                                 dropped_by_reason={"oversized": 1, "queue_full": 2},
                                 dropped_by_peer={b"\x01" * 32: 3})
-    host: dict[str, int] = {"offers_refused": 4}
+    host: dict[str, int] = {"offer_refused:full": 4}
     metrics.watch_transport("libp2p", lambda: stats)
     metrics.watch_tables(lambda: [("t1", {"bad_signatures": 2, "duplicates": 5})])
     metrics.watch_host_protocol(lambda: host)
@@ -122,13 +122,14 @@ def test_parts_statistics_are_read_at_each_scrape() -> None:
     assert 'bitcraps_transport_events_total{event="oversized_frames",transport="libp2p"} 1.0' \
         in text
     assert 'bitcraps_table_shell_total{counter="duplicates",table="t1"} 5.0' in text
-    assert 'bitcraps_host_protocol_events_total{event="offers_refused"} 4.0' in text
+    assert ('bitcraps_host_protocol_events_total{event="offer_refused",reason="full"} 4.0'
+            in text)
     stats.dropped_by_reason["queue_full"] += 1
-    del host["offers_refused"]
-    host["charters_refused"] = 1
+    del host["offer_refused:full"]
+    host["charter_accepted"] = 1
     text = generate_latest(metrics.registry).decode()
     assert 'bitcraps_transport_dropped_total{reason="queue_full",transport="libp2p"} 3.0' in text
-    assert 'bitcraps_host_protocol_events_total{event="charters_refused"} 1.0' in text
+    assert 'bitcraps_host_protocol_events_total{event="charter_accepted",reason=""} 1.0' in text
 
     def broken() -> TransportStatistics:
         raise RuntimeError("mid-change")
