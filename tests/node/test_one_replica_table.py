@@ -96,10 +96,13 @@ async def test_an_application_bug_in_a_one_replica_table_stops_it_not_the_caller
             # The supervisor stopped the table: every later call hears why, at once.
             with pytest.raises(ControlError) as again:
                 await node.submit(table_id, bytes.fromhex(add(b"k")))
-        for error in (raised.value, again.value):
+            with pytest.raises(ControlError) as game:  # a game call: the same answer
+                await node.table_roll(table_id)
+        for error in (raised.value, again.value, game.value):
             assert error.status == 503
             assert str(error).startswith(f"table {table_id} has stopped: replica: ")
             assert "RecursionError" in str(error)
+        assert node.table_game(table_id)["status"] == "failed"  # its listing still answers
         [listed] = node.tables()
         assert listed["status"] == "failed" and listed["faults"] == {"replica": 1}
         # The table's own task met the bug (not a later input to a replica stopped by a
