@@ -48,7 +48,7 @@ from .identity import NodeIdentity
 from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
 from .reply_routes import ReplyRoutes
-from .storage import SqliteStorage, table_db_path
+from .storage import SqliteStorage, StorageError, table_db_path
 from .systemd import Notifier, run_watchdog
 from .table_control import TableControl
 from .table_formation import CharterStore, FormationPolicy, TableFormation
@@ -223,7 +223,7 @@ class Node(TableControl, FormedTables):
             self.metrics.tables_failed.set(
                 sum(1 for t in self.tables_by_id.values() if table_failure(t)))
 
-        return TableSupervisor(bind_table(self.log, table_id), count)
+        return TableSupervisor(bind_table(self.log, table_id), count, escalate=(StorageError,))
 
     async def _start_accel(self) -> None:
         """Choose where signatures are verified and dice physics runs; say so once.

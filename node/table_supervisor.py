@@ -16,8 +16,10 @@ counted. What happens next depends on what was raised:
   `MAX_RESTART_DELAY_S`) and starts again from the first once a part ran that long. What
   the replica already persisted or executed is kept: the part resumes where it stopped.
 
-Only cancellation (the node draining) and interpreter exits (KeyboardInterrupt, SystemExit)
-leave a table's nursery.
+Only cancellation (the node draining), interpreter exits (KeyboardInterrupt, SystemExit) and
+the node-wide failures the node names in `escalate` (its storage failing: the disk is every
+table's, and the node stops cleanly rather than run tables it cannot persist) leave a table's
+nursery.
 """
 
 from __future__ import annotations
@@ -62,8 +64,10 @@ class _Status:
 class TableSupervisor:
     def __init__(self, log: Any, count: FaultCounter | None = None, *,
                  restart_delay_s: float = RESTART_DELAY_S,
-                 max_restart_delay_s: float = MAX_RESTART_DELAY_S) -> None:
+                 max_restart_delay_s: float = MAX_RESTART_DELAY_S,
+                 escalate: tuple[type[Exception], ...] = ()) -> None:
         self._log = log
+        self._escalate = escalate
         self._count = count
         self._restart_delay_s = restart_delay_s
         self._max_restart_delay_s = max_restart_delay_s
@@ -113,7 +117,7 @@ class TableSupervisor:
                 await part(task_status=status)
                 return  # a part that ends on its own has nothing left to do
             except BaseException as exc:  # sorted: a table's faults stay here, the rest goes on
-                faults, passing = _sort(exc)
+                faults, passing = _sort(exc, self._escalate)
                 if faults and not status.started_once:
                     status.started()
                 stopped = bool(faults) and self._fault(name, faults)
@@ -149,12 +153,19 @@ class TableSupervisor:
         return False
 
 
-def _sort(exc: BaseException) -> tuple[list[Exception], BaseException | None]:
+def _sort(exc: BaseException, escalate: tuple[type[Exception], ...] = (),
+          ) -> tuple[list[Exception], BaseException | None]:
     """The exceptions in `exc` that are the table's fault, and what must propagate anyway
-    (cancellation, KeyboardInterrupt, SystemExit, alone or in a group), if anything."""
+    (cancellation, KeyboardInterrupt, SystemExit, the `escalate` types; alone or in a group),
+    if anything."""
+    def propagates(e: BaseException) -> bool:
+        return not isinstance(e, Exception) or isinstance(e, escalate)
+
     if not isinstance(exc, BaseExceptionGroup):
-        return ([exc], None) if isinstance(exc, Exception) else ([], exc)
-    passing, faults = exc.split(lambda e: not isinstance(e, Exception))
+        if isinstance(exc, Exception) and not isinstance(exc, escalate):
+            return [exc], None
+        return [], exc
+    passing, faults = exc.split(propagates)
     leaves: list[Exception] = []
     stack: list[BaseException] = [faults] if faults is not None else []
     while stack:

@@ -55,6 +55,29 @@ def counter() -> tuple[list[tuple[str, str]], Any]:
 # --- the supervisor ------------------------------------------------------------------------
 
 
+class DiskFull(Exception):
+    """Stands for the node's storage failing: a failure of the node, not of one table."""
+
+
+async def test_a_node_wide_failure_named_by_the_node_leaves_the_table(
+        autojump_clock: Any) -> None:
+    log, (counted, count) = Log(), counter()
+    supervisor = TableSupervisor(log, count, escalate=(DiskFull,))
+
+    async def writer(*, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        await trio.sleep(1)
+        async with trio.open_nursery():  # raised inside a nursery: an exception group
+            raise DiskFull("no space left on device")
+
+    with pytest.raises(BaseExceptionGroup) as raised:
+        async with trio.open_nursery() as node:
+            await node.start(supervisor.run)
+            await supervisor.start("replica", writer)
+    assert raised.group_contains(DiskFull)
+    assert counted == [] and log.lines == [] and not supervisor.failed
+
+
 async def test_our_bug_stops_the_table_not_the_caller(autojump_clock: Any) -> None:
     log, (counted, count) = Log(), counter()
     supervisor = TableSupervisor(log, count)
