@@ -44,6 +44,7 @@ def apply(state: CrapsState, action: Action) -> Result:
     rejection = validate(state, action)
     if rejection is not None:
         raise ActionRejected(rejection)
+    state = _acted(state, action)
     if isinstance(action, Join):
         return _join(state, action)
     if isinstance(action, PlaceBet):
@@ -76,6 +77,17 @@ def apply(state: CrapsState, action: Action) -> Result:
     return _leave(state, action)
 
 
+def _acted(state: CrapsState, action: Action) -> CrapsState:
+    """A player who acts (anything the table accepts but losing the dice by timeout) is no
+    longer idle: the dice come to them again."""
+    if not state.idle or (isinstance(action, PassDice) and action.timed_out):
+        return state
+    actor = action.shooter if isinstance(action, (RollRequest, Roll, PassDice)) else action.player
+    if actor not in state.idle:
+        return state
+    return replace(state, idle=tuple(seat for seat in state.idle if seat != actor))
+
+
 def _join(state: CrapsState, action: Join) -> Result:
     ledger = state.ledger.with_buy_in(action.player, action.buy_in)
     balance = ledger.balance(action.player)
@@ -92,14 +104,18 @@ def _join(state: CrapsState, action: Join) -> Result:
 
 
 def _pass_dice(state: CrapsState, action: PassDice) -> Result:
-    """The dice go to the next seat (back to the shooter if no one else is seated); the
-    point and every bet stand, as when a shooter leaves the table."""
-    following = next_shooter(state.seats, action.shooter)
+    """The dice go to the next seat that is not idle (back to the shooter if no one else may
+    take them); the point and every bet stand, as when a shooter leaves the table. A shooter
+    who lost them by timeout is idle until they act again."""
+    idle = state.idle
+    if action.timed_out and action.shooter not in idle:
+        idle = tuple(seat for seat in state.seats if seat in idle or seat == action.shooter)
+    following = next_shooter(state.seats, action.shooter, idle)
     events = (
         DicePassed(action.shooter, action.roll_number, action.timed_out),
         ShooterChanged(action.shooter, following),
     )
-    return replace(state, shooter=following, hand=state.hand + 1), events
+    return replace(state, shooter=following, hand=state.hand + 1, idle=idle), events
 
 
 def _place(
@@ -149,7 +165,7 @@ def _leave(state: CrapsState, action: Leave) -> Result:
     events.append(Left(player))
     shooter, hand = state.shooter, state.hand
     if shooter == player:
-        following = next_shooter(state.seats, player)
+        following = next_shooter(state.seats, player, (*state.idle, player))
         shooter = None if following == player else following
         hand += 1
         events.append(ShooterChanged(player, shooter))

@@ -52,7 +52,11 @@ from ._invariants import StateInvariantError, check_state
 from ._state import Bet, CrapsState
 from ._wire import FIELD_KINDS, RecordCodec
 
+# Version 2 states have no idle players; version 3 adds them as a last field. A state with
+# no idle player is written as version 2 (so one state has one encoding, and states written
+# before idle players existed read back unchanged), any other as version 3.
 STATE_VERSION = 2
+IDLE_STATE_VERSION = 3
 MAX_EVENTS = 4096
 
 ACTIONS = RecordCodec(
@@ -112,9 +116,10 @@ def decode_events(data: bytes) -> tuple[Event, ...]:
 
 def encode_state(state: CrapsState) -> bytes:
     ledger = state.ledger
+    idle = [list(state.idle)] if state.idle else []
     return pack(
         [
-            STATE_VERSION,
+            IDLE_STATE_VERSION if state.idle else STATE_VERSION,
             [_config_field(value) for value in astuple(state.config)],
             [
                 ledger.bankroll,
@@ -133,15 +138,22 @@ def encode_state(state: CrapsState) -> bytes:
             state.next_bet_id,
             [_bet_to_wire(bet) for bet in state.bets],
             state.hand,
+            *idle,
         ]
     )
 
 
 def decode_state(data: bytes) -> CrapsState:
-    obj = _fields(_unpack_state(data), 12, "state")
-    if type(obj[0]) is not int or obj[0] != STATE_VERSION:
-        raise GameDecodeError(f"unknown state version (this build reads {STATE_VERSION})")
-    _, config, ledger, seats, shooter, point, rolls, pending, recent, next_id, bets, hand = obj
+    obj = _unpack_state(data)
+    version = obj[0] if type(obj) is list and obj else None
+    if type(version) is not int or version not in (STATE_VERSION, IDLE_STATE_VERSION):
+        raise GameDecodeError(f"unknown state version (this build reads {STATE_VERSION} "
+                              f"and {IDLE_STATE_VERSION})")
+    obj = _fields(obj, 12 if version == STATE_VERSION else 13, "state")
+    _, config, ledger, seats, shooter, point, rolls, pending, recent, next_id, bets, hand = obj[:12]
+    idle = _items(obj[12], "idle") if version == IDLE_STATE_VERSION else []
+    if version == IDLE_STATE_VERSION and not idle:
+        raise GameDecodeError("a version 3 state has idle players (else it is version 2)")
     players, ints, flags = FIELD_KINDS["bytes"][1], FIELD_KINDS["int"][1], FIELD_KINDS["bool"][1]
     try:
         state = CrapsState(
@@ -156,6 +168,7 @@ def decode_state(data: bytes) -> CrapsState:
             next_bet_id=ints(next_id),
             bets=tuple(_bet_from_wire(b) for b in _items(bets, "bets")),
             hand=ints(hand),
+            idle=tuple(players(p) for p in idle),
         )
         check_state(state)
     except (StateInvariantError, ValueError) as exc:

@@ -55,6 +55,8 @@ def _check_table(state: CrapsState) -> None:
         raise StateInvariantError("seated players and ledger accounts differ")
     if (state.shooter is None) != (not seats) or (state.shooter and state.shooter not in seats):
         raise StateInvariantError("the shooter must be seated, and there is one if anyone is")
+    if state.idle != tuple(seat for seat in seats if seat in state.idle):
+        raise StateInvariantError("idle players are seated, each once, in seat order")
     if state.point is not None and state.point not in POINTS:
         raise StateInvariantError(f"{state.point} is not a point")
     if state.shooter is not None and state.hand < 1:

@@ -35,7 +35,7 @@ def apply_roll(state: CrapsState, action: Roll) -> tuple[CrapsState, tuple[Event
             events.append(settled)
     shooter, hand = state.shooter, state.hand
     if call is RollCall.SEVEN_OUT:
-        shooter, hand = next_shooter(state.seats, state.shooter), hand + 1
+        shooter, hand = next_shooter(state.seats, state.shooter, state.idle), hand + 1
         events.append(ShooterChanged(state.shooter, shooter))
     new_state = replace(
         state,
@@ -71,10 +71,16 @@ def settle(
     return ledger, event
 
 
-def next_shooter(seats: tuple[bytes, ...], shooter: bytes | None) -> bytes | None:
-    """The seat after ``shooter`` in join order, wrapping round (None with no seats)."""
+def next_shooter(
+    seats: tuple[bytes, ...], shooter: bytes | None, idle: tuple[bytes, ...] = ()
+) -> bytes | None:
+    """The first seat after ``shooter`` in join order, wrapping round, that is not ``idle``;
+    the plain next seat when every seat is idle (None with no seats)."""
     if not seats:
         return None
-    if shooter not in seats:
-        return seats[0]
-    return seats[(seats.index(shooter) + 1) % len(seats)]
+    start = seats.index(shooter) + 1 if shooter in seats else 0
+    order = seats[start:] + seats[:start]
+    for seat in order:
+        if seat not in idle:
+            return seat
+    return order[0]

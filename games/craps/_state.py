@@ -54,6 +54,7 @@ class CrapsState:
     next_bet_id: int = 1
     bets: tuple[Bet, ...] = ()
     hand: int = 0
+    idle: tuple[bytes, ...] = ()
 
     @property
     def turn(self) -> tuple[bytes, int, int] | None:
