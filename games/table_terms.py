@@ -30,6 +30,7 @@ import msgpack
 
 __all__ = [
     "SALT_BYTES",
+    "SHOOTER_TIMEOUT_PARAM",
     "TABLE_ID_BYTES",
     "TABLE_ID_DOMAIN",
     "TableTerms",
@@ -51,6 +52,9 @@ MAX_U64 = (1 << 64) - 1
 MAX_TERMS_BYTES = 64 + MAX_GAME_CHARS + MAX_REPLICAS * (KEY_BYTES + 2) \
     + MAX_PARAMS * (MAX_PARAM_NAME_CHARS + 12) + SALT_BYTES
 _FIELDS = 8
+# The named parameter a craps table's shooter timeout is carried in (ticks of the consensus
+# tick); absent, the game's default applies.
+SHOOTER_TIMEOUT_PARAM = "shooter_timeout_ticks"
 
 
 class TermsError(ValueError):

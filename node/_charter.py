@@ -1,12 +1,19 @@
 """Table formation messages: a table's charter and the host protocol's requests and replies.
 
-A charter names a table's terms (game, replicas' keys in order, limits, seats and the
-creator's salt: `bitcraps.games.table_terms`), where each replica listens, and is signed by the
+A charter names a table's terms (game, replicas' keys in order, limits, seats, the named
+parameters such as the shooter's timeout, and the creator's salt:
+`bitcraps.games.table_terms`), where each replica listens, and is signed by the
 node that formed the table. Its table id must be the one its terms derive: a charter that
 names a table id with other replicas or rules is refused. Every replica keeps it in its data
 dir and reopens the table from it after a restart. Encodings are canonical msgpack arrays;
 decoding is strict (bounded, exact types, canonical bytes) and raises `CharterError` on
 anything else, with a message that never quotes the bytes it refused.
+
+A charter is ``[version, table_id, game, [replica, ...], [[multiaddr, ...], ...],
+[min_bet, max_bet], seats, salt, creator, (params,) signature]``: version 2 has no
+``params`` and is what a charter without parameters is always written as (so charters signed
+before parameters existed still verify, and each charter has one encoding); version 3 carries
+``params`` as ``[[name, value], ...]``, sorted by name, at least one.
 
 Host protocol (`HOST_PROTOCOL`), one request per stream::
 
@@ -48,6 +55,7 @@ __all__ = [
 HOST_PROTOCOL = "/bitcraps/host/1.0.0"
 SIGNING_DOMAIN = b"bitcraps/v1/charter\x00"
 VERSION = 2
+PARAMS_VERSION = 3
 OFFER, CHARTER, RELEASE = 0, 1, 2
 TABLE_ID_BYTES = 16
 KEY_BYTES = 32
@@ -58,6 +66,7 @@ MAX_ADDRESSES = 8
 MAX_ADDRESS_CHARS = 256
 MAX_REASON_CHARS = 512
 MAX_U64 = (1 << 64) - 1
+MAX_PARAMS = 16
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
@@ -113,6 +122,7 @@ class Charter:
     salt: bytes
     creator: bytes
     signature: bytes = b""
+    params: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         _check(_is_bytes(self.table_id, TABLE_ID_BYTES), "table_id is 16 bytes")
@@ -136,19 +146,20 @@ class Charter:
         except TermsError as exc:
             raise CharterError(f"the charter's terms: {exc}") from None
         _check(derived == self.table_id, "the table id is not the one the charter's terms "
-               "(game, replicas, limits, seats, salt) derive")
+               "(game, replicas, limits, seats, params, salt) derive")
         _check(type(self.signature) is bytes and len(self.signature) in (0, SIGNATURE_BYTES),
                "signature is 64 bytes")
 
     @property
     def terms(self) -> TableTerms:
         return TableTerms(self.game, self.replicas, self.min_bet, self.max_bet, self.seats,
-                          self.salt)
+                          self.salt, self.params)
 
     def _unsigned(self) -> list[Any]:
-        return [VERSION, self.table_id, self.game, list(self.replicas),
-                [list(a) for a in self.addresses], [self.min_bet, self.max_bet], self.seats,
-                self.salt, self.creator]
+        params = [[[name, value] for name, value in self.params]] if self.params else []
+        return [PARAMS_VERSION if self.params else VERSION, self.table_id, self.game,
+                list(self.replicas), [list(a) for a in self.addresses],
+                [self.min_bet, self.max_bet], self.seats, self.salt, self.creator, *params]
 
     def signing_bytes(self) -> bytes:
         return SIGNING_DOMAIN + _packb(self._unsigned())
@@ -164,26 +175,41 @@ class Charter:
 def sign_charter(charter: Charter, sign: Callable[[bytes], bytes]) -> Charter:
     c = charter
     return Charter(c.table_id, c.game, c.replicas, c.addresses, c.min_bet, c.max_bet, c.seats,
-                   c.salt, c.creator, bytes(sign(c.signing_bytes())))
+                   c.salt, c.creator, bytes(sign(c.signing_bytes())), c.params)
 
 
 def decode_charter(data: bytes) -> Charter:
     """A charter from its bytes, its creator's signature checked; `CharterError` else."""
     fields = _unpack(data, "a charter")
-    _check(type(fields) is list and len(fields) == 10, "a charter is an array of 10 fields")
-    version, table_id, game, replicas, addresses, limits, seats, salt, creator, signature = fields
-    _check(version == VERSION and type(version) is int, f"charter version is {VERSION}")
+    version = fields[0] if type(fields) is list and fields else None
+    _check(type(version) is int and version in (VERSION, PARAMS_VERSION),
+           f"charter version is {VERSION} or {PARAMS_VERSION}")
+    size = 10 if version == VERSION else 11
+    _check(len(fields) == size, f"a version {version} charter is an array of {size} fields")
+    table_id, game, replicas, addresses, limits, seats, salt, creator = fields[1:9]
+    params = _charter_params(fields[9]) if size == 11 else ()
+    signature = fields[-1]
     _check(type(replicas) is list and type(addresses) is list
            and all(type(a) is list for a in addresses), "replicas and addresses are arrays")
     _check(type(limits) is list and len(limits) == 2, "limits is [min_bet, max_bet]")
     charter = Charter(table_id, game, tuple(replicas), tuple(tuple(a) for a in addresses),
-                      limits[0], limits[1], seats, salt, creator, signature)
+                      limits[0], limits[1], seats, salt, creator, signature, params)
     _check(len(charter.signature) == SIGNATURE_BYTES, "the charter is signed")
     try:
         VerifyKey(charter.creator).verify(charter.signing_bytes(), charter.signature)
     except (BadSignatureError, ValueError, TypeError):
         raise CharterError("the charter's signature is not its creator's") from None
     return charter
+
+
+def _charter_params(value: object) -> tuple[tuple[str, int], ...]:
+    """A version 3 charter's parameters: at least one [name, value] (the terms check the
+    rest: names, ranges, order)."""
+    _check(type(value) is list and 0 < len(value) <= MAX_PARAMS
+           and all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in value),
+           f"params is 1..{MAX_PARAMS} [name, value] pairs")
+    assert isinstance(value, list)
+    return tuple((p[0], p[1]) for p in value)
 
 
 @dataclass(frozen=True, slots=True)

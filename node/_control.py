@@ -42,9 +42,11 @@ class NodeControl(Protocol):
         """Change a setting that may change at run time; ControlError for any other."""
 
     async def create_table(self, game: str, replicas: int, *, min_bet: int = ...,
-                           max_bet: int = ..., seats: int = ...) -> dict[str, Any]:
+                           max_bet: int = ..., seats: int = ...,
+                           shooter_timeout_s: int | None = ...) -> dict[str, Any]:
         """Form a table of `replicas` nodes (this one and replica-capable peers) and open it:
-        the new table as `tables()` describes it; ControlError when it cannot be formed."""
+        the new table as `tables()` describes it; ControlError when it cannot be formed.
+        `shooter_timeout_s` (craps) goes into the terms in ticks of this node's tick."""
 
     def table_game(self, table_id: str) -> dict[str, Any]:
         """One hosted table (`tables()`'s fields) and, for craps, {"craps": the game}."""

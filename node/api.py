@@ -7,7 +7,8 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/peers                         {"peers": control.peers()}
     GET  /v1/tables                        {"tables": control.tables()}
     POST /v1/tables                        {"game": str, "replicas": int, "min_bet"?: int,
-                                           "max_bet"?: int, "seats"?: int}
+                                           "max_bet"?: int, "seats"?: int,
+                                           "shooter_timeout_s"?: int}
                                            -> control.create_table(); 201
     GET  /v1/lobby                         {"tables": control.lobby_tables()}
     GET  /v1/config                        control.config_show()
@@ -58,6 +59,7 @@ from starlette.routing import Route
 
 from bitcraps.node._bounded_json import MAX_JSON_DEPTH, JsonRejected, loads_bounded
 from bitcraps.node._control import ControlError, NodeControl
+from bitcraps.node.game_hosting import MAX_SHOOTER_TIMEOUT_S
 
 __all__ = ["MAX_BODY_BYTES", "MAX_CHIPS", "TABLE_LIMITS", "build_app"]
 
@@ -67,7 +69,7 @@ MAX_CHIPS = 1 << 62  # the most chips on a table at once (the games' ledger)
 MAX_ROLL_DIGITS = 19
 # POST /v1/tables: each integer field's range (replicas as the charter allows them).
 TABLE_LIMITS = {"replicas": (1, 64), "min_bet": (0, MAX_CHIPS), "max_bet": (0, MAX_CHIPS),
-                "seats": (0, 1024)}
+                "seats": (0, 1024), "shooter_timeout_s": (1, MAX_SHOOTER_TIMEOUT_S)}
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 log = structlog.get_logger("bitcraps.node.api")
@@ -190,7 +192,8 @@ def build_app(
         game = field(body, "game", str, "a game name")
         replicas = _int_in(body, "replicas", *TABLE_LIMITS["replicas"])
         limits = {name: _int_in(body, name, *TABLE_LIMITS[name])
-                  for name in ("min_bet", "max_bet", "seats") if name in body}
+                  for name in ("min_bet", "max_bet", "seats", "shooter_timeout_s")
+                  if name in body}
         if limits.get("min_bet", 1) > limits.get("max_bet", 1000):
             raise _BadRequest("field 'min_bet' must not be above 'max_bet'")
         return JSONResponse(await control.create_table(game, replicas, **limits),

@@ -40,6 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="table maximum (default 1000)")
     create.add_argument("--seats", type=ascii_int(0, 1024), default=8,
                         help="player seats (default 8)")
+    create.add_argument("--shooter-timeout-s", type=ascii_int(1, 1 << 62), default=None,
+                        metavar="S",
+                        help="craps: seconds a shooter has to roll before the table passes "
+                             "the dice on (1 to 86400; the daemon's consensus tick turns it "
+                             "into ticks in the table's terms; default 60 s at a 50 ms tick)")
     create.set_defaults(run=_run_create)
     join = actions.add_parser("join", parents=[control_options()],
                               help="sit at a craps table this node hosts, buying chips")
@@ -55,6 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _run_create(args: argparse.Namespace) -> int:
     body = {"game": args.game, "replicas": args.replicas, "min_bet": args.min_bet,
             "max_bet": args.max_bet, "seats": args.seats}
+    if args.shooter_timeout_s is not None:
+        body["shooter_timeout_s"] = args.shooter_timeout_s
     table = api_client(args, CREATE_TIMEOUT_S).post("/v1/tables", body)
     if args.json:
         print_json(table)

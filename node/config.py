@@ -35,7 +35,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bitcraps.consensus import ReplicaConfig
-from bitcraps.games.table_terms import TableTerms
+from bitcraps.games.craps import MAX_SHOOTER_TIMEOUT_TICKS
+from bitcraps.games.table_terms import SHOOTER_TIMEOUT_PARAM, TableTerms
 from bitcraps.node._cookie import default_data_dir
 
 __all__ = [
@@ -177,8 +178,10 @@ class ConsensusSection(_Section):
 
 class TableSection(_Section):
     """One ``[[tables]]`` block. ``table_id`` must be the id its terms derive (the game, the
-    replicas in order, min_bet, max_bet, seats and ``salt``: `bitcraps.games.table_terms`),
-    so a table id alone pins its replicas and rules."""
+    replicas in order, min_bet, max_bet, seats, ``shooter_timeout_ticks`` when set, and
+    ``salt``: `bitcraps.games.table_terms`), so a table id alone pins its replicas and rules.
+    ``shooter_timeout_ticks`` (craps: consensus ticks a shooter has to roll) is a named
+    parameter of the terms; unset, the terms carry none and the game's default applies."""
 
     table_id: str
     salt: str
@@ -188,6 +191,7 @@ class TableSection(_Section):
     min_bet: int = Field(default=1, ge=0, le=(1 << 64) - 1)
     max_bet: int = Field(default=1000, ge=0, le=(1 << 64) - 1)
     seats: int = Field(default=8, ge=0, le=1024)
+    shooter_timeout_ticks: int | None = Field(default=None, ge=1, le=MAX_SHOOTER_TIMEOUT_TICKS)
 
     @field_validator("table_id")
     @classmethod
@@ -226,15 +230,18 @@ class TableSection(_Section):
         derived = self.terms.table_id.hex()
         if derived != self.table_id:
             raise ValueError(f"table_id {self.table_id} does not match the table's terms: "
-                             f"game, replicas (in order), min_bet, max_bet, seats and salt "
+                             f"game, replicas (in order), min_bet, max_bet, seats, "
+                             f"shooter_timeout_ticks and salt "
                              f"derive {derived}; every replica lists the same terms")
         return self
 
     @property
     def terms(self) -> TableTerms:
         """What the table id commits to (addresses are not part of it)."""
+        timeout = self.shooter_timeout_ticks
+        params = () if timeout is None else ((SHOOTER_TIMEOUT_PARAM, timeout),)
         return TableTerms(self.game, self.replica_keys, self.min_bet, self.max_bet, self.seats,
-                          bytes.fromhex(self.salt))
+                          bytes.fromhex(self.salt), params)
 
     @property
     def table_id_bytes(self) -> bytes:

@@ -34,6 +34,7 @@ from bitcraps.consensus import (
     decode_envelope,
 )
 from bitcraps.games.craps_app import CrapsApp
+from bitcraps.games.table_terms import SHOOTER_TIMEOUT_PARAM
 
 from ._charter import HOST_PROTOCOL, Charter
 from ._control import ControlError
@@ -41,7 +42,7 @@ from .accel_setup import AccelUnavailable, client_pool_signer, select_signature_
 from .client_stamps import StampFile
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
 from .formed_tables import FormedTables
-from .game_hosting import GAMES, host_craps, make_application
+from .game_hosting import GAMES, host_craps, make_application, shooter_timeout_params
 from .host_policy import HostLimits
 from .hosted_table import HostedTable, describe_table, table_failure
 from .identity import NodeIdentity
@@ -312,11 +313,13 @@ class Node(TableControl, FormedTables):
                     self.log.info("charter address ignored", table_id=charter.table_id.hex())
 
     async def create_table(self, game: str, replicas: int, *, min_bet: int = 1,
-                           max_bet: int = 1000, seats: int = 8) -> dict[str, Any]:
+                           max_bet: int = 1000, seats: int = 8,
+                           shooter_timeout_s: int | None = None) -> dict[str, Any]:
         if self.formation is None:
             raise ControlError("the node is not serving yet", 503)
+        params = shooter_timeout_params(shooter_timeout_s, self.config.consensus.tick_ms)
         charter = await self.formation.create(game, replicas, min_bet=min_bet,
-                                              max_bet=max_bet, seats=seats)
+                                              max_bet=max_bet, seats=seats, params=params)
         return describe_table(self.tables_by_id[charter.table_id])
 
     # --- lobby -----------------------------------------------------------------------------
@@ -616,10 +619,17 @@ async def open_node(config: NodeConfig, identity: NodeIdentity,
 
 
 def _section_for(charter: Charter) -> TableSection:
+    """The ``[[tables]]`` section of a charter's table; ValueError for parameters a section
+    cannot carry (any but the shooter's timeout)."""
+    params = dict(charter.params)
+    timeout = params.pop(SHOOTER_TIMEOUT_PARAM, None)
+    if params:
+        raise ValueError("the charter names table parameters this node does not know")
     return TableSection.model_validate({
         "table_id": charter.table_id.hex(), "salt": charter.salt.hex(), "game": charter.game,
         "replicas": [key.hex() for key in charter.replicas],
-        "min_bet": charter.min_bet, "max_bet": charter.max_bet, "seats": charter.seats})
+        "min_bet": charter.min_bet, "max_bet": charter.max_bet, "seats": charter.seats,
+        "shooter_timeout_ticks": timeout})
 
 
 def public_key_for_multiaddr(address: str) -> bytes | None:

@@ -216,7 +216,7 @@ class TableFormation:
     # --- the creator's side ----------------------------------------------------------------
 
     async def create(self, game: str, replicas: int, *, min_bet: int, max_bet: int,
-                     seats: int) -> Charter:
+                     seats: int, params: tuple[tuple[str, int], ...] = ()) -> Charter:
         """Form a table of `replicas` nodes, this one first; the opened table's charter."""
         policy = self.policy()
         if game not in policy.games:
@@ -235,9 +235,9 @@ class TableFormation:
             raise ControlError(f"found {found} of {replicas} replicas: {detail}", 503)
         keys = (self.public_key, *members)
         addresses = (tuple(self.listen_addresses()), *members.values())
-        table_id = TableTerms(game, keys, min_bet, max_bet, seats, salt).table_id
+        table_id = TableTerms(game, keys, min_bet, max_bet, seats, salt, params).table_id
         charter = sign_charter(Charter(table_id, game, keys, addresses, min_bet, max_bet,
-                                       seats, salt, self.public_key), self.sign)
+                                       seats, salt, self.public_key, params=params), self.sign)
         failed = await self._send_charter(charter, list(members))
         if failed:
             raise ControlError("table not formed: " + "; ".join(failed), 503)

@@ -35,6 +35,7 @@ class InMemoryControl:
     def __init__(self, seed: int = 1) -> None:
         self.node_id = hashlib.sha256(b"node%d" % seed).hexdigest()
         self.metrics = NodeMetrics()
+        self.created_with: dict[str, Any] = {}
         self.config: dict[str, Any] = {
             "log_level": "info",
             "max_tables": 8,
@@ -95,7 +96,10 @@ class InMemoryControl:
         return {"key": key, "value": parsed}
 
     async def create_table(self, game: str, replicas: int, *, min_bet: int = 1,
-                           max_bet: int = 1000, seats: int = 8) -> dict[str, Any]:
+                           max_bet: int = 1000, seats: int = 8,
+                           shooter_timeout_s: int | None = None) -> dict[str, Any]:
+        self.created_with = {"min_bet": min_bet, "max_bet": max_bet, "seats": seats,
+                             "shooter_timeout_s": shooter_timeout_s}
         if replicas > 1 + len(self.peer_list):
             raise ControlError(f"found {1 + len(self.peer_list)} of {replicas} replicas", 503)
         table_id = hashlib.sha256(b"table-%d" % len(self.table_map)).hexdigest()[:32]
