@@ -5,6 +5,8 @@
     {"action": "odds", "bet_id": 3, "amount": 20}
     {"action": "take_down" | "turn_off" | "turn_on", "bet_id": 3}
     {"action": "leave"}
+    {"action": "pass", "roll_number"?: 12}   the shooter declines the dice (before that roll;
+                                             default: the next roll, as the table stands)
 
 Bet kinds are `BetKind` values (pass, dont_pass, come, dont_come, field, place, buy, lay,
 big, hardway, any_seven, any_craps, aces, ace_deuce, yo, boxcars, horn, c_and_e, hop); a hop
@@ -20,6 +22,7 @@ from bitcraps.games.craps import (
     BetKind,
     Join,
     Leave,
+    PassDice,
     PlaceBet,
     PlaceOdds,
     TakeDown,
@@ -37,8 +40,9 @@ _BY_BET_ID: dict[str, type[TakeDown] | type[TurnOff] | type[TurnOn]] = {
     "take_down": TakeDown, "turn_off": TurnOff, "turn_on": TurnOn}
 
 
-def action_from_json(player: bytes, body: dict[str, Any]) -> Action:
-    """The action `body` names, or ControlError (400) saying which field is wrong."""
+def action_from_json(player: bytes, body: dict[str, Any], *, roll_number: int = 0) -> Action:
+    """The action `body` names, or ControlError (400) saying which field is wrong.
+    `roll_number` is the table's next roll, what a pass without its own names."""
     name = body.get("action")
     if type(name) is not str:
         name = None  # a list or an object is no action's name (and unhashable)
@@ -59,10 +63,14 @@ def action_from_json(player: bytes, body: dict[str, Any]) -> Action:
             return _BY_BET_ID[name](player, _int(body, "bet_id"))
         if name == "leave":
             return Leave(player)
+        if name == "pass":
+            given = _int(body, "roll_number") if "roll_number" in body else roll_number
+            return PassDice(player, given)
     except ValueError as exc:  # the action's own checks: range, shape
         raise ControlError(str(exc)) from None
     raise ControlError(f"unknown action{_named(name)}; actions: join, bet, odds, take_down, "
-                       f"turn_off, turn_on, leave (roll and cash out have their own routes)")
+                       f"turn_off, turn_on, leave, pass (roll and cash out have their own "
+                       f"routes)")
 
 
 def _int(body: dict[str, Any], name: str) -> int:

@@ -33,6 +33,7 @@ def craps_state_json(state: CrapsState) -> dict[str, Any]:
         "roll_number": state.roll_number,
         "roll_pending": state.roll_pending,
         "seats": [seat.hex() for seat in state.seats],
+        "idle": [seat.hex() for seat in state.idle],  # skipped by the dice until they act
         "balances": {account.player.hex(): account.balance for account in ledger.accounts},
         "bets": [{k: v for k, v in to_json(bet).items() if k != "type"} for bet in state.bets],
         "recent_rolls": [list(dice) for dice in state.recent_rolls],

@@ -53,7 +53,7 @@ LEAN_COMMANDS = {
     name: "bitcraps.node.cmd_control"
     for name in ("id", "status", "peers", "tables", "stop", "config")
 } | {"table": "bitcraps.node.cmd_table"} | {
-    name: "bitcraps.node.cmd_play" for name in ("bet", "roll", "cashout", "receipt")}
+    name: "bitcraps.node.cmd_play" for name in ("bet", "roll", "pass", "cashout", "receipt")}
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # CliError and argparse usage errors

@@ -1,12 +1,14 @@
 """Playing craps from the command line, as the player this node is.
 
 ``bitcraps bet TABLE KIND AMOUNT [--number N]`` (and ``bet TABLE odds AMOUNT --on BET``),
-``bitcraps roll TABLE`` (the shooter), ``bitcraps roll verify TABLE_ID ROLL`` (check a past
-roll's coin shares and proofs on this machine, against the dice key that f+1 of the table's
-replicas signed; the whole table id, never a prefix), ``bitcraps cashout TABLE`` (with a
-receipt signed by 2f+1 replicas) and ``bitcraps receipt verify FILE``. ``bitcraps table join`` and
-``table show`` live with ``table create`` in `cmd_table`. TABLE may be a unique prefix of the
-table id. Lean like ``cmd_control``: heavy modules are imported only when a command runs.
+``bitcraps roll TABLE`` (the shooter), ``bitcraps pass TABLE`` (the shooter declines the
+dice: they go to the next seat, the point and bets stand), ``bitcraps roll verify TABLE_ID
+ROLL`` (check a past roll's coin shares and proofs on this machine, against the dice key that
+f+1 of the table's replicas signed; the whole table id, never a prefix), ``bitcraps cashout
+TABLE`` (with a receipt signed by 2f+1 replicas) and ``bitcraps receipt verify FILE``.
+``bitcraps table join`` and ``table show`` live with ``table create`` in `cmd_table`. TABLE
+may be a unique prefix of the table id. Lean like ``cmd_control``: heavy modules are
+imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     roll.add_argument("words", nargs="+", metavar="TABLE | verify TABLE_ID ROLL")
     roll.set_defaults(run=_run_roll)
 
+    pass_dice = subparsers.add_parser(
+        "pass", parents=[common],
+        help="as the shooter, decline the dice: they go to the next seat, bets stand")
+    pass_dice.add_argument("table", help="table id (or a unique prefix)")
+    pass_dice.set_defaults(run=_run_pass)
+
     cashout = subparsers.add_parser("cashout", parents=[common],
                                     help="cash out, with a receipt signed by 2f+1 replicas")
     cashout.add_argument("table", help="table id (or a unique prefix)")
@@ -89,6 +97,15 @@ def _run_bet(args: argparse.Namespace) -> int:
         if args.number is not None:
             body["number"] = args.number
     answer = api_client(args).post(f"/v1/tables/{args.table}/actions", body)
+    if args.json:
+        print_json(answer)
+    else:
+        print("\n".join(describe_events(answer["events"])))
+    return 0
+
+
+def _run_pass(args: argparse.Namespace) -> int:
+    answer = api_client(args).post(f"/v1/tables/{args.table}/actions", {"action": "pass"})
     if args.json:
         print_json(answer)
     else:
@@ -245,6 +262,11 @@ def _describe(event: dict[str, Any]) -> str:
         return (f"rolled {event['die1']} + {event['die2']}: {event['call']}{point}")
     if kind == "Joined":
         return f"{who} bought in {event['amount']}: balance {event['balance']}"
+    if kind == "DicePassed":
+        shooter = str(event.get("shooter") or "")[:8]
+        if event.get("timed_out"):
+            return f"shooter {shooter} lost the dice by timeout"
+        return f"shooter {shooter} passed the dice"
     if kind == "ShooterChanged":
         return f"the dice pass to {str(event.get('shooter') or 'nobody')[:8]}"
     if kind == "BetTravelled":

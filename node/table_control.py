@@ -99,7 +99,7 @@ class TableControl:
         from ._craps_actions import action_from_json
 
         host = self._craps(table_id)
-        action = action_from_json(host.player, body)
+        action = action_from_json(host.player, body, roll_number=host.app.state.roll_number)
         return await until_stopped(self._hosted(table_id), lambda: host.act(action))
 
     def table_game(self, table_id: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bitcraps.games.craps import BetKind, Join, PlaceBet
+from bitcraps.games.craps import BetKind, Join, PassDice, PlaceBet
 from bitcraps.node._control import ControlError
 from bitcraps.node._craps_actions import action_from_json
 
@@ -42,3 +42,15 @@ def test_unknown_names_are_400_without_echoing_what_was_sent(body: dict[str, Any
 def test_a_short_unknown_name_is_echoed() -> None:
     with pytest.raises(ControlError, match="unknown bet 'martingale'"):
         action_from_json(PLAYER, {"action": "bet", "kind": "martingale", "amount": 5})
+
+
+def test_pass_is_the_players_pass_dice_at_the_next_roll_unless_named() -> None:
+    assert action_from_json(PLAYER, {"action": "pass"}, roll_number=7) == PassDice(PLAYER, 7)
+    assert action_from_json(PLAYER, {"action": "pass", "roll_number": 3},
+                            roll_number=7) == PassDice(PLAYER, 3)
+    for bad in ("3", -1, True, deep(1000)):
+        with pytest.raises(ControlError) as refused:
+            action_from_json(PLAYER, {"action": "pass", "roll_number": bad})
+        assert refused.value.status == 400 and len(str(refused.value)) < 400
+    # a player's pass never takes the dice by timeout: only the table's votes do that
+    assert not action_from_json(PLAYER, {"action": "pass", "timed_out": True}).timed_out
