@@ -14,11 +14,34 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["STAMP_BLOCK", "ClientStamps", "MemoryStamps", "StampFile"]
+__all__ = ["STAMP_BLOCK", "ClientStamps", "MemoryStamps", "StampFile", "StampFileError",
+           "encode_stamp", "parse_stamp"]
 
 STAMP_BLOCK = 60_000_000
 """How far one reservation reaches: a minute of microsecond timestamps."""
 _MAX_DIGITS = 20
+MAX_CEILING = 2**64 - 1  # a request's timestamp is a u64
+
+
+class StampFileError(ValueError):
+    """A stamp file's bytes that are not one ceiling; the message never quotes them."""
+
+
+def parse_stamp(raw: bytes) -> int:
+    """The ceiling a stamp file holds: decimal digits of a u64, no leading zero, then one
+    newline (what `encode_stamp` writes, and only that); `StampFileError` for anything else."""
+    text = raw[:-1] if type(raw) is bytes else b""
+    if (not text or not raw.endswith(b"\n") or not text.isdigit()
+            or len(text) > _MAX_DIGITS or (len(text) > 1 and text.startswith(b"0"))):
+        raise StampFileError(f"a stamp file is 1..{_MAX_DIGITS} decimal digits and a newline")
+    ceiling = int(text)
+    if ceiling > MAX_CEILING:
+        raise StampFileError("a stamp file's ceiling is a u64")
+    return ceiling
+
+
+def encode_stamp(ceiling: int) -> bytes:
+    return b"%d\n" % ceiling
 
 
 class ClientStamps(Protocol):
@@ -57,14 +80,15 @@ class StampFile:
 
     def _load(self) -> int:
         try:
-            raw = self.path.read_bytes()[:_MAX_DIGITS + 2]
+            with open(self.path, "rb") as handle:  # read bounded: the file may be forged
+                raw = handle.read(_MAX_DIGITS + 2)
         except FileNotFoundError:
             return 0
-        text = raw.strip()
-        if not text.isdigit() or len(text) > _MAX_DIGITS or raw != text + b"\n":
+        try:
+            return parse_stamp(raw)
+        except StampFileError:
             self.damaged = True
             return 0
-        return int(text)
 
     def reserve(self, ceiling: int) -> None:
         if ceiling <= self.ceiling:
@@ -72,7 +96,7 @@ class StampFile:
         partial = self.path.with_name(self.path.name + ".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, b"%d\n" % ceiling)
+            os.write(fd, encode_stamp(ceiling))
             os.fsync(fd)
         finally:
             os.close(fd)

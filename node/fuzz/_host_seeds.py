@@ -24,14 +24,15 @@ SALT = b"fuzz-salt-00001!"
 
 
 @cache
-def _terms() -> TableTerms:
+def fuzz_terms() -> TableTerms:
+    """The fuzz table's terms: four replicas (the `SIGNERS`), craps."""
     replicas = tuple(signer.public_key for signer in SIGNERS)
     return TableTerms("craps", replicas, 1, 100, 8, SALT)
 
 
 @cache
 def _charter() -> Charter:
-    terms = _terms()
+    terms = fuzz_terms()
     addresses = tuple((f"/ip4/127.0.0.1/tcp/{4000 + i}",) for i in range(len(SIGNERS)))
     charter = Charter(terms.table_id, terms.game, terms.replicas, addresses, terms.min_bet,
                       terms.max_bet, terms.seats, terms.salt, terms.replicas[0])
@@ -39,7 +40,15 @@ def _charter() -> Charter:
 
 
 def charters() -> tuple[bytes, ...]:
-    return (_charter().encode(),)
+    """A charter without parameters (version 2) and one with (version 3)."""
+    plain = _charter()
+    params = (("shooter_timeout_ticks", 600),)
+    timed = TableTerms(plain.game, plain.replicas, plain.min_bet, plain.max_bet, plain.seats,
+                       plain.salt, params)
+    with_params = Charter(timed.table_id, timed.game, timed.replicas, plain.addresses,
+                          timed.min_bet, timed.max_bet, timed.seats, timed.salt, plain.creator,
+                          params=params)
+    return plain.encode(), sign_charter(with_params, SIGNERS[0].sign).encode()
 
 
 def host_requests() -> tuple[bytes, ...]:
@@ -61,7 +70,7 @@ def host_replies() -> tuple[bytes, ...]:
 def announcements() -> tuple[bytes, ...]:
     from bitcraps.transports.lobby import ANNOUNCE, WITHDRAW, Announcement, sign_announcement
 
-    terms = _terms()
+    terms = fuzz_terms()
     made: list[Any] = []
     for kind, signer in ((ANNOUNCE, SIGNERS[0]), (WITHDRAW, SIGNERS[1])):
         announcement = Announcement(kind, terms.table_id, terms, 3, signer.public_key, 9)

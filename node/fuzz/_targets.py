@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from . import _host_seeds, _seeds
+from . import _dice_key_seeds, _host_seeds, _seeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,47 @@ def _host() -> list[FuzzTarget]:
     ]
 
 
+def _dice_key() -> list[FuzzTarget]:
+    from bitcraps.accel._ed25519_group import SodiumEd25519Group
+    from bitcraps.games._api import GameDecodeError
+    from bitcraps.games._table_ops import decode_dice_key_result, dice_key_result
+    from bitcraps.node.dice_key import DiceKeyError, verify_dice_key
+
+    group = SodiumEd25519Group()
+    table_id = _dice_key_seeds.proof_table_id()
+
+    def verify(data: bytes) -> Any:
+        return verify_dice_key(_dice_key_seeds.proof_from_msgpack(data), table_id, group)
+
+    return [
+        FuzzTarget("dice-key-result", "a replica's statement of the table's dice key",
+                   decode_dice_key_result, (GameDecodeError,), _dice_key_seeds.dice_key_results,
+                   lambda answer: dice_key_result(*answer)),
+        FuzzTarget("dice-key-proof", "the dice-key proof a node answers roll verify with "
+                   "(JSON-shaped, as msgpack)", verify,
+                   (DiceKeyError, _dice_key_seeds.ProofInputError),
+                   _dice_key_seeds.dice_key_proofs),
+    ]
+
+
+def _table() -> list[FuzzTarget]:
+    from bitcraps.games._api import GameDecodeError
+    from bitcraps.games._shooter_timeout import decode_timeout_vote, encode_timeout_vote
+    from bitcraps.games.table_terms import TermsError, decode_terms
+    from bitcraps.node.client_stamps import StampFileError, encode_stamp, parse_stamp
+
+    return [
+        FuzzTarget("timeout-vote", "a replica's vote that the shooter did not roll in time",
+                   decode_timeout_vote, (GameDecodeError,), _dice_key_seeds.timeout_votes,
+                   encode_timeout_vote),
+        FuzzTarget("table-terms", "a table's terms (lobby, receipts, dice-key proofs)",
+                   decode_terms, (TermsError,), _dice_key_seeds.table_terms,
+                   lambda terms: terms.encode()),
+        FuzzTarget("client-stamps", "a table's client stamp file (a forged data dir)",
+                   parse_stamp, (StampFileError,), _dice_key_seeds.client_stamps, encode_stamp),
+    ]
+
+
 def _lobby() -> list[FuzzTarget]:
     from bitcraps.transports.lobby import LobbyDecodeError, decode_announcement
 
@@ -116,6 +157,8 @@ _GROUPS: dict[str, Callable[[], list[FuzzTarget]]] = {
     "dkg-message": _fair_dice, "dkg-transcript": _fair_dice,
     "charter": _host, "host-request": _host, "host-reply": _host,
     "lobby-announcement": _lobby,
+    "dice-key-result": _dice_key, "dice-key-proof": _dice_key,
+    "timeout-vote": _table, "table-terms": _table, "client-stamps": _table,
 }
 TARGET_NAMES: tuple[str, ...] = tuple(_GROUPS)
 
