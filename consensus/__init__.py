@@ -5,7 +5,7 @@ the simulator) drive it through `Replica.step/tick/propose` and the `Ready` it r
 """
 
 from ._app import Application, ApplicationError, ExecutionContext, KeyValueApp
-from ._client import Client, Completed
+from ._client import Client, Completed, Ended, Lapsed, NotExecuted
 from ._codec import MAX_MESSAGE_BYTES
 from ._config import ReplicaConfig
 from ._crypto import BatchVerifier, SignatureCheck, Signer, signature_checks, verify_envelope
@@ -29,6 +29,10 @@ from ._errors import (
     RemoteProtocolError,
 )
 from ._messages import (
+    OUTCOME_EXECUTED,
+    OUTCOME_EXPIRED,
+    OUTCOME_TABLE_FULL,
+    OUTCOME_TOO_EARLY,
     PROTOCOL_VERSION,
     STATE_CHUNK_BYTES,
     Checkpoint,
@@ -71,7 +75,8 @@ from ._replica import Replica
 __all__ = [
     "PROTOCOL_VERSION", "MAX_MESSAGE_BYTES", "STATE_CHUNK_BYTES",
     "Application", "ApplicationError", "ExecutionContext", "KeyValueApp",
-    "Client", "Completed", "ReplicaConfig", "Replica",
+    "Client", "Completed", "Ended", "Lapsed", "NotExecuted", "ReplicaConfig", "Replica",
+    "OUTCOME_EXECUTED", "OUTCOME_EXPIRED", "OUTCOME_TABLE_FULL", "OUTCOME_TOO_EARLY",
     "BatchVerifier", "SignatureCheck", "Signer", "signature_checks", "verify_envelope",
     "Committed", "DurableLog", "LatestNewView", "OwnMessage", "Prepared", "Record",
     "StableCheckpoint", "ViewState", "decode_record", "encode_record",

@@ -7,6 +7,20 @@ repeat of a client's last executed timestamp with its cached reply, and a reply 
 digest of the operation it answers. An honest replica also resends a cached reply only for the
 very request it executed (consensus/_normal_case.py), so f+1 matching replies are never an
 old result for a new operation.
+
+Each request's `horizon_seq` is the last executed seq the client knows plus the window
+(`request_window_seqs`): it can execute only up to that seq (see `_clients`). The client
+learns executed seqs from the seq its completed requests executed at (f+1 replies agree on
+it) and from `observe`, fed by a replica it trusts (its node's own). A request ends in one
+of three ways, each taken once from the client:
+
+- `Completed`: f+1 replicas (or the quorum asked for) sent the same result and seq;
+- `NotExecuted`: it did not execute and never will: f+1 replicas refused it at its seq
+  (expired, horizon too far ahead, client table full), or `observe` saw the table past its
+  horizon without it (within the window in which the table's record would show it);
+- `Lapsed`: it can never execute from now on, but whether it did before its horizon this
+  client cannot learn: the trusted replica jumped (by state transfer) past the window in
+  which the replicas keep the record that would say so.
 """
 
 from __future__ import annotations
@@ -17,8 +31,9 @@ from typing import Any
 from ._config import ReplicaConfig
 from ._crypto import Signer
 from ._errors import LocalProtocolError, RemoteProtocolError
-from ._messages import Envelope, Reply, Request, signing_bytes
+from ._messages import OUTCOME_EXECUTED, OUTCOME_EXPIRED, Envelope, Reply, Request, signing_bytes
 from ._ready import Send
+from ._schema import U64_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +46,37 @@ class Completed:
     result: bytes
     latency_ticks: int
     replies: tuple[Envelope[Reply], ...] = field(default=(), compare=False)
+    seq: int = 0
+    """The seq the request executed at (0 for a reply that named none)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotExecuted:
+    """The request did not execute and never will. `reason` is a refusal outcome
+    (`OUTCOME_EXPIRED`, `OUTCOME_TOO_EARLY`, `OUTCOME_TABLE_FULL`); `seq` is where it was
+    refused, or the executed seq `observe` saw past its horizon; `replies` the f+1 (or
+    more) replicas' signed refusals, empty when `observe` told."""
+
+    timestamp: int
+    reason: int
+    seq: int
+    latency_ticks: int
+    replies: tuple[Envelope[Reply], ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Lapsed:
+    """The request can never execute from now on (its horizon is past), but whether it did
+    before, this client cannot tell: no quorum answered, and the table it observes is past
+    the window in which a record of it would have been kept (`seen_seq`), with none."""
+
+    timestamp: int
+    horizon_seq: int
+    seen_seq: int
+    latency_ticks: int
+
+
+Ended = NotExecuted | Lapsed
 
 
 @dataclass
@@ -39,7 +85,8 @@ class _Outstanding:
     sent_tick: int
     retransmit_tick: int
     quorum: int
-    votes: dict[bytes, dict[int, Envelope[Reply]]] = field(default_factory=dict)
+    votes: dict[tuple[int, int, bytes], dict[int, Envelope[Reply]]] = field(
+        default_factory=dict)
 
 
 class Client:
@@ -53,6 +100,8 @@ class Client:
         self._now_ticks = 0
         self._sends: list[Send] = []
         self._completed: list[Completed] = []
+        self._ended: list[Ended] = []
+        self._known_seq = 0
         self.retransmissions = 0
         self.rejected_replies = 0
 
@@ -69,6 +118,38 @@ class Client:
     def next_timestamp(self) -> int:
         """The timestamp the next request will carry; it only ever grows."""
         return self._next_timestamp
+
+    @property
+    def known_executed_seq(self) -> int:
+        """The highest seq this client knows executed; its next request's horizon is this
+        plus `request_window_seqs`."""
+        return self._known_seq
+
+    def observe(self, executed_seq: int, record_timestamp: int | None = None) -> None:
+        """Learn from a replica this client trusts that the table executed through
+        `executed_seq`; with `record_timestamp`, that replica's client-table record for
+        this client as of then (`Replica.client_timestamp`, 0 if none).
+
+        The outstanding request (t, h) then ends once `executed_seq` >= h with a record
+        below t: `NotExecuted` while `executed_seq` < h + window (had it executed, at a seq
+        <= h, its record would be kept through seq h + window - 1 at least), else
+        `Lapsed`. A record at t or above: it executed, and its replies are awaited."""
+        self._known_seq = max(self._known_seq, executed_seq)
+        outstanding = self._outstanding
+        if outstanding is None or record_timestamp is None:
+            return
+        request = outstanding.envelope.message
+        if executed_seq < request.horizon_seq or record_timestamp >= request.timestamp:
+            return  # it may still execute, or it did: the replicas' replies will say
+        latency = self._now_ticks - outstanding.sent_tick
+        if executed_seq < request.horizon_seq + self.config.request_window_seqs:
+            self._end(NotExecuted(request.timestamp, OUTCOME_EXPIRED, executed_seq, latency))
+        else:
+            self._end(Lapsed(request.timestamp, request.horizon_seq, executed_seq, latency))
+
+    def _end(self, ended: Ended) -> None:
+        self._ended.append(ended)
+        self._outstanding = None
 
     def advance_timestamp(self, at_least: int) -> None:
         """Number the next request from `at_least` if that is later: timestamps follow the
@@ -88,7 +169,8 @@ class Client:
         wanted = self.config.weak_quorum if quorum is None else quorum
         if not self.config.weak_quorum <= wanted <= self.config.n:
             raise LocalProtocolError(f"a reply quorum is between f+1 and n, not {wanted}")
-        request = Request(self._next_timestamp, operation)
+        horizon = min(self._known_seq + self.config.request_window_seqs, U64_MAX)
+        request = Request(self._next_timestamp, operation, horizon)
         self._next_timestamp += 1
         key = self.signer.public_key
         signature = self.signer.sign(signing_bytes(self.config.table_id, key, request))
@@ -118,13 +200,19 @@ class Client:
         outstanding = self._outstanding
         if outstanding is None or reply.timestamp != outstanding.envelope.message.timestamp:
             return
-        voters = outstanding.votes.setdefault(reply.result, {})
+        voters = outstanding.votes.setdefault((reply.outcome, reply.seq, reply.result), {})
         voters.setdefault(replica, envelope)
-        if len(voters) >= outstanding.quorum:
-            latency = self._now_ticks - outstanding.sent_tick
-            replies = tuple(voters[index] for index in sorted(voters))
-            self._completed.append(Completed(reply.timestamp, reply.result, latency, replies))
+        if len(voters) < outstanding.quorum:
+            return
+        latency = self._now_ticks - outstanding.sent_tick
+        replies = tuple(voters[index] for index in sorted(voters))
+        self._known_seq = max(self._known_seq, reply.seq)  # f+1 vouch for it
+        if reply.outcome == OUTCOME_EXECUTED:
+            self._completed.append(
+                Completed(reply.timestamp, reply.result, latency, replies, reply.seq))
             self._outstanding = None
+        else:
+            self._end(NotExecuted(reply.timestamp, reply.outcome, reply.seq, latency, replies))
 
     def tick(self) -> None:
         self._now_ticks += 1
@@ -139,5 +227,11 @@ class Client:
         return sends
 
     def take_completed(self) -> list[Completed]:
+        """Requests that executed, with their agreed results."""
         done, self._completed = self._completed, []
         return done
+
+    def take_ended(self) -> list[Ended]:
+        """Requests that ended without a result: `NotExecuted` or `Lapsed`."""
+        ended, self._ended = self._ended, []
+        return ended

@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._messages import (
+    DEFAULT_REQUEST_WINDOW_SEQS,
     MAX_BATCH_REQUESTS,
     MAX_LOG_WINDOW,
     MAX_REPLICAS,
+    MAX_SNAPSHOT_BYTES,
     PUBLIC_KEY_BYTES,
     TABLE_ID_BYTES,
 )
+
+MAX_REQUEST_WINDOW_SEQS = 1 << 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +36,13 @@ class ReplicaConfig:
     fetch_timeout_ticks: int = 20
     max_pending_requests: int = 50_000
     max_client_records: int = 4096
-    """The client table's cap: the oldest idle records are evicted (see `_clients`)."""
+    """The client table's cap in records: past it, a client with no record is refused
+    unless the oldest record is evictable (see `_clients`)."""
+    max_client_table_bytes: int = 2 * 1024 * 1024
+    """The client table's cap in bytes of records (cached results included), checked the
+    same way: the snapshot stays far under MAX_SNAPSHOT_BYTES whatever results clients get."""
+    request_window_seqs: int = DEFAULT_REQUEST_WINDOW_SEQS
+    """A request executes only within this many seqs up to its `horizon_seq`."""
     reply_resend_interval_ticks: int = 10
     """A cached reply is resent to one client at most once per this many ticks: replayed
     copies of its last request cost a replica nothing more."""
@@ -66,6 +76,10 @@ class ReplicaConfig:
                      "reply_resend_interval_ticks", "max_chunks_served_per_tick"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if not 1 <= self.request_window_seqs <= MAX_REQUEST_WINDOW_SEQS:
+            raise ValueError(f"request_window_seqs must be in [1, {MAX_REQUEST_WINDOW_SEQS}]")
+        if not 1 <= self.max_client_table_bytes <= MAX_SNAPSHOT_BYTES // 2:
+            raise ValueError(f"max_client_table_bytes must be in [1, {MAX_SNAPSHOT_BYTES // 2}]")
         if not 0 <= self.max_backoff_exponent <= 16:
             raise ValueError("max_backoff_exponent must be in [0, 16]")
 

@@ -27,6 +27,8 @@ MAX_LOG_WINDOW = 4096
 MAX_OPERATION_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 64 * 1024
 MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024
+DEFAULT_REQUEST_WINDOW_SEQS = 4096
+"""How many seqs a request may execute within (`ReplicaConfig.request_window_seqs`)."""
 STATE_CHUNK_BYTES = 256 * 1024
 """A snapshot crosses the wire in chunks of this size (the last may be shorter): every frame
 of a state transfer stays far below the transports' 1 MiB frame limit, whatever the state."""
@@ -266,12 +268,19 @@ SEQ = UInt()
 
 @dataclass(frozen=True, slots=True)
 class Request(Message):
-    """A client's operation, signed by the client (the envelope's sender)."""
+    """A client's operation, signed by the client (the envelope's sender).
+
+    `horizon_seq` is the last sequence number at which it may execute: replicas execute it
+    only at a seq s with horizon_seq - request_window_seqs < s <= horizon_seq (see
+    `_clients`). An honest client sets it to the last executed seq it knows plus the window.
+    The default suits a fresh table's first `DEFAULT_REQUEST_WINDOW_SEQS` seqs (tests)."""
 
     TYPE: ClassVar[int] = 1
-    FIELDS = (("timestamp", UInt()), ("operation", Bin(0, MAX_OPERATION_BYTES)))
+    FIELDS = (("timestamp", UInt()), ("operation", Bin(0, MAX_OPERATION_BYTES)),
+              ("horizon_seq", SEQ))
     timestamp: int
     operation: bytes
+    horizon_seq: int = DEFAULT_REQUEST_WINDOW_SEQS
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,19 +372,39 @@ class NewView(Message):
     pre_prepares: tuple[Envelope[PrePrepare], ...]
 
 
+OUTCOME_EXECUTED = 0
+"""The request executed; `result` is the application's answer."""
+OUTCOME_EXPIRED = 1
+"""Ordered at a seq past its `horizon_seq`: it did not execute and never will."""
+OUTCOME_TOO_EARLY = 2
+"""Ordered at a seq s with horizon_seq >= s + request_window_seqs: refused, not executed."""
+OUTCOME_TABLE_FULL = 3
+"""The client table is full of active clients and this client has no record: refused, not
+executed; retry later (records of idle clients become evictable as seqs advance)."""
+MAX_OUTCOME = OUTCOME_TABLE_FULL
+
+
 @dataclass(frozen=True, slots=True)
 class Reply(Message):
+    """A replica's answer to one request: `seq` is the sequence number it was ordered at
+    (every honest replica sends the same one), `outcome` whether it executed (only then is
+    `result` the application's; honest replicas send a refusal with an empty one)."""
+
     TYPE: ClassVar[int] = 8
     FIELDS = (
         ("view", VIEW),
         ("client", Bin(PUBLIC_KEY_BYTES, PUBLIC_KEY_BYTES)),
         ("timestamp", UInt()),
         ("result", Bin(0, MAX_RESULT_BYTES)),
+        ("seq", SEQ),
+        ("outcome", UInt(MAX_OUTCOME)),
     )
     view: int
     client: bytes
     timestamp: int
     result: bytes
+    seq: int = 0
+    outcome: int = OUTCOME_EXECUTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,12 @@ from typing import Any
 
 from . import _checkpoint, _view_change
 from ._app import ApplicationError, ExecutionContext
-from ._clients import operation_digest
+from ._clients import STALE, operation_digest
 from ._durable import Committed, OwnMessage, Prepared
 from ._errors import LocalProtocolError, RemoteProtocolError
 from ._messages import (
     MAX_RESULT_BYTES,
+    OUTCOME_EXECUTED,
     Commit,
     CommitCertificate,
     Envelope,
@@ -32,6 +33,9 @@ def on_request(r: ReplicaState, envelope: Envelope[Request]) -> None:
         return
     if not r.clients.fresh(client, request.timestamp):
         r.stats.requests_stale += 1
+        return
+    if request.horizon_seq <= r.last_executed:  # expired: never proposed, never timed
+        r.stats.requests_expired += 1
         return
     key = (client, request.timestamp)
     if key in r.pending:
@@ -63,13 +67,15 @@ def _resend_reply(r: ReplicaState, client: bytes, record: ClientRecord,
         return
     r.reply_ticks[client] = r.now_ticks
     r.stats.replies_resent += 1
-    r.reply(client, record.timestamp, record.result)
+    r.reply(client, record.timestamp, record.result, record.seq)
 
 
 def cut_batches(r: ReplicaState) -> None:
     """Cut a batch when it is full, when its oldest request waited a tick, or when idle."""
     config = r.config
     while r.unproposed and not r.changing and r.is_primary():
+        if r.drop_expired_pending(r.next_seq + 1) and not r.unproposed:
+            return  # the primary proposes no request that expired before its seq
         inflight = r.next_seq - r.last_executed
         if inflight >= config.max_inflight_batches:
             return
@@ -239,9 +245,7 @@ def execute_certificate(r: ReplicaState, certificate: CommitCertificate) -> None
         raise LocalProtocolError(f"executing seq {seq} after {r.last_executed}")
     for request in pre_prepare.requests:
         _execute_request(r, seq, request)
-    for client in r.clients.evict_excess():
-        r.reply_ticks.pop(client, None)
-        r.stats.clients_evicted += 1
+    r.stats.clients_evicted += r.clients.take_evicted()
     r.last_executed = seq
     r.next_seq = max(r.next_seq, seq)
     r.committed_certs[seq] = certificate
@@ -265,7 +269,13 @@ def _execute_request(r: ReplicaState, seq: int, envelope: Envelope[Request]) -> 
     client = envelope.sender
     timestamp = envelope.message.timestamp
     r.drop_pending_through(client, timestamp)
-    if not r.clients.fresh(client, timestamp):
+    horizon = envelope.message.horizon_seq
+    verdict = r.clients.verdict(client, timestamp, horizon, seq)
+    if verdict == STALE:
+        return
+    if verdict != OUTCOME_EXECUTED:  # refused, the same on every replica: the table unchanged
+        r.stats.requests_refused += 1
+        r.reply(client, timestamp, b"", seq, verdict)
         return
     context = ExecutionContext(seq, client, timestamp)
     try:
@@ -279,18 +289,19 @@ def _execute_request(r: ReplicaState, seq: int, envelope: Envelope[Request]) -> 
     if type(result) is not bytes or len(result) > MAX_RESULT_BYTES:
         raise LocalProtocolError("the application returned a result that is not bytes or too long")
     digest = operation_digest(envelope.message.operation)
-    r.clients.record(client, ClientRecord(timestamp, result, digest, seq))
+    r.clients.record(client, ClientRecord(timestamp, result, digest, seq, horizon))
     r.reply_ticks[client] = r.now_ticks
     r.stats.requests_executed += 1
     r.executed(Executed(seq, envelope, result))
     r.event(RequestCommitted(seq, client, timestamp))
-    r.reply(client, timestamp, result)
+    r.reply(client, timestamp, result, seq)
 
 
 def purge_executed_requests(r: ReplicaState) -> None:
     """Drop pending requests the client table shows as already executed (after a transfer)."""
     for client in list(r.pending_by_client):
         r.drop_pending_through(client, r.clients.last_timestamp(client))
+    r.drop_expired_pending(r.last_executed + 1)
 
 
 def on_progress(r: ReplicaState) -> None:
@@ -300,6 +311,7 @@ def on_progress(r: ReplicaState) -> None:
     r.backoff_exponent = 0
     r.gap_since = None
     r.ahead_seqs = {s: seq for s, seq in r.ahead_seqs.items() if seq > r.last_executed}
+    r.drop_expired_pending(r.last_executed + 1)
     if r.request_timer_key not in r.pending:
         r.restart_request_timer()
     if r.is_primary() and not r.changing:

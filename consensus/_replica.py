@@ -166,9 +166,11 @@ class Replica:
         return self._r.now_ticks
 
     def client_timestamp(self, client: bytes) -> int:
-        """The timestamp of `client`'s newest request this replica executed (0 if none), or
-        the client table's floor for it once its record was evicted: replicas ignore any
-        request of that client that is not later."""
+        """The timestamp of `client`'s newest request this replica executed, as of
+        `last_executed_seq` (0 if none, or once its record was evicted): replicas ignore
+        any request of that client that is not later while the record is kept. With
+        `last_executed_seq`, what a client on this node needs to tell an expired request
+        from an executed one (`Client.observe`)."""
         return self._r.clients.last_timestamp(client)
 
     def state_digest(self) -> bytes:

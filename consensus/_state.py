@@ -6,6 +6,7 @@ The protocol modules (`_normal_case`, `_checkpoint`, `_view_change`, `_state_tra
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from ._crypto import Signer
 from ._durable import Record
 from ._errors import RemoteProtocolError
 from ._messages import (
+    OUTCOME_EXECUTED,
     Checkpoint,
     Commit,
     CommitCertificate,
@@ -91,8 +93,15 @@ class Statistics:
     replies_resent: int = 0
     replies_suppressed: int = 0
     clients_evicted: int = 0
+    requests_expired: int = 0
+    requests_refused: int = 0
     chunks_served: int = 0
     chunks_fetched: int = 0
+
+
+def new_client_table(config: ReplicaConfig) -> ClientTable:
+    return ClientTable(config.max_client_records, config.max_client_table_bytes,
+                       config.request_window_seqs)
 
 
 class _SplitMix64:
@@ -128,12 +137,13 @@ class ReplicaState:
         self.log: dict[int, Slot] = {}
         self.last_executed = 0
         self.next_seq = 0
-        self.clients = ClientTable(config.max_client_records)
+        self.clients = new_client_table(config)
         self.reply_ticks: dict[bytes, int] = {}
 
         self.pending: dict[RequestKey, Envelope[Request]] = {}
         self.unproposed: dict[RequestKey, int] = {}
         self.pending_by_client: dict[bytes, set[int]] = {}
+        self.pending_horizons: list[tuple[int, bytes, int]] = []  # min-heap, stale skipped
         self.forwarded: set[RequestKey] = set()
         self.request_timer_start: int | None = None
         self.request_timer_key: RequestKey | None = None
@@ -203,6 +213,24 @@ class ReplicaState:
         self.pending[key] = envelope
         self.unproposed[key] = self.now_ticks
         self.pending_by_client.setdefault(key[0], set()).add(key[1])
+        heapq.heappush(self.pending_horizons, (envelope.message.horizon_seq, *key))
+        if len(self.pending_horizons) > 2 * len(self.pending) + 64:
+            self.pending_horizons = [(e.message.horizon_seq, *k) for k, e in self.pending.items()]
+            heapq.heapify(self.pending_horizons)
+
+    def drop_expired_pending(self, before_seq: int) -> int:
+        """Forget pending requests whose horizon is below `before_seq` (the next seq to
+        execute, or for the primary the next one to propose): they can never execute
+        there or later, so nobody proposes them or times them. How many were dropped."""
+        heap, dropped = self.pending_horizons, 0
+        while heap and heap[0][0] < before_seq:
+            _, client, stamp = heapq.heappop(heap)
+            envelope = self.pending.get((client, stamp))
+            if envelope is not None and envelope.message.horizon_seq < before_seq:
+                self.drop_pending(client, stamp)
+                dropped += 1
+        self.stats.requests_expired += dropped
+        return dropped
 
     def drop_pending_through(self, client: bytes, timestamp: int) -> None:
         """Forget the client's pending requests up to timestamp: they can never execute now."""
@@ -210,12 +238,18 @@ class ReplicaState:
         if not stamps:
             return
         for stamp in [t for t in stamps if t <= timestamp]:
+            self.drop_pending(client, stamp)
+
+    def drop_pending(self, client: bytes, stamp: int) -> None:
+        """Forget one pending request."""
+        self.pending.pop((client, stamp), None)
+        self.unproposed.pop((client, stamp), None)
+        self.forwarded.discard((client, stamp))
+        stamps = self.pending_by_client.get(client)
+        if stamps is not None:
             stamps.discard(stamp)
-            self.pending.pop((client, stamp), None)
-            self.unproposed.pop((client, stamp), None)
-            self.forwarded.discard((client, stamp))
-        if not stamps:
-            del self.pending_by_client[client]
+            if not stamps:
+                del self.pending_by_client[client]
 
     def keep_future(self, items: list[tuple[int, Envelope[Any], int]]) -> None:
         """Replace the buffer of messages for views not yet installed, recounting per sender."""
@@ -262,9 +296,11 @@ class ReplicaState:
         if not self.silent:
             self.out_execute.append(item)
 
-    def reply(self, client: bytes, timestamp: int, result: bytes) -> None:
+    def reply(self, client: bytes, timestamp: int, result: bytes, seq: int,
+              outcome: int = OUTCOME_EXECUTED) -> None:
         if not self.silent:
-            self.send((client,), self.sign(Reply(self.view, client, timestamp, result)))
+            reply = Reply(self.view, client, timestamp, result, seq, outcome)
+            self.send((client,), self.sign(reply))
 
     def byzantine(self, replica: int, reason: str) -> None:
         self.stats.byzantine_detected += 1
@@ -278,7 +314,9 @@ class ReplicaState:
     def restore_state(self, snapshot: bytes) -> None:
         try:
             app_snapshot, clients = unpack(snapshot)
-            table = ClientTable.from_wire(self.config.max_client_records, clients)
+            table = ClientTable.from_wire(self.config.max_client_records,
+                                          self.config.max_client_table_bytes,
+                                          self.config.request_window_seqs, clients)
             self.app.restore(bytes(app_snapshot))
         except Exception as exc:  # a snapshot that matched a quorum proof yet cannot load
             raise RemoteProtocolError(

@@ -125,7 +125,8 @@ class CrapsHost:
                 self._log.info("duty not committed yet; still retransmitting it",
                                error=str(exc))
                 return
-            except SubmitError as exc:  # not sent: the node's client is busy
+            except SubmitError as exc:  # not sent (busy), or ended unexecuted (expired)
+                self._pending = None
                 self._log.info("duty not sent yet; will retry", error=str(exc))
                 return
             self._pending = None

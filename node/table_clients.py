@@ -7,6 +7,15 @@ request until that one completes. A new request waits, within its own deadline, 
 client, and otherwise gets `ClientsBusy`: it was never sent. Timestamps only grow, across
 restarts and clock steps too: each client numbers from the latest of the replica's record of
 its last executed request + 1, the durable ceiling in `ClientStamps`, and the clock.
+
+Each request may execute only up to its horizon: the seq our replica last executed when it
+was signed, plus the table's `request_window_seqs`. Every tick each busy client observes our
+replica (its executed seq and its record of the client); once the replica is past the
+horizon without executing the request, the request ends as `RequestNotExecuted` (definite:
+it never ran and never will), like the replicas' own refusals (client table full of active
+players, a horizon they refuse). Only if our replica jumped far past the horizon by state
+transfer before a quorum answered is the end `OutcomeLost`: it will not run from now on,
+and whether it ran nobody can say any more.
 """
 
 from __future__ import annotations
@@ -18,19 +27,30 @@ from typing import Any
 
 import trio
 
-from bitcraps.consensus import Client, Completed, ReplicaConfig, Send, Signer
+from bitcraps.consensus import (
+    OUTCOME_EXPIRED,
+    OUTCOME_TABLE_FULL,
+    Client,
+    Completed,
+    Ended,
+    Lapsed,
+    NotExecuted,
+    ReplicaConfig,
+    Send,
+    Signer,
+)
 
 from .client_stamps import STAMP_BLOCK, ClientStamps, MemoryStamps
 
-__all__ = ["ClientsBusy", "OutcomeUnknown", "PendingRequest", "SubmitError", "TableClients",
-           "wall_clock_us"]
+__all__ = ["ClientsBusy", "OutcomeLost", "OutcomeUnknown", "PendingRequest",
+           "RequestNotExecuted", "SubmitError", "TableClients", "wall_clock_us"]
 
 Offload = Callable[..., Awaitable[Any]]
 
 
 class SubmitError(Exception):
-    """A request could not be committed in time. Unless it is `OutcomeUnknown`, it was
-    never sent."""
+    """A request could not be committed in time. Unless it is `OutcomeUnknown` or
+    `OutcomeLost`, it did not execute (`ClientsBusy`: it was never sent)."""
 
 
 class ClientsBusy(SubmitError):
@@ -48,6 +68,34 @@ class OutcomeUnknown(SubmitError):
         self.pending = pending
 
 
+class RequestNotExecuted(SubmitError):
+    """The request did not execute and never will (definite): it expired before the table
+    ordered it, or the replicas refused it. Submitting it again is safe."""
+
+    def __init__(self, ended: NotExecuted) -> None:
+        super().__init__(_NOT_EXECUTED.get(ended.reason, "the table's replicas refused the "
+                                           "request; it was not executed"))
+        self.ended = ended
+
+
+_NOT_EXECUTED = {
+    OUTCOME_EXPIRED: "the request expired before the table ordered it; it was not executed "
+                     "and never will be: submit it again",
+    OUTCOME_TABLE_FULL: "the table is full of active players; the request was not executed: "
+                        "retry later",
+}
+
+
+class OutcomeLost(SubmitError):
+    """The request can never execute from now on, but whether it did cannot be learnt: our
+    replica caught up by state transfer far past its horizon before a quorum answered."""
+
+    def __init__(self, ended: Lapsed) -> None:
+        super().__init__("this node fell far behind the table; the request can no longer "
+                         "execute, but whether it did before is unknown (outcome lost)")
+        self.ended = ended
+
+
 def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
@@ -58,20 +106,30 @@ class PendingRequest:
     def __init__(self, timestamp: int) -> None:
         self.timestamp = timestamp
         self.completed: Completed | None = None
+        self.ended: Ended | None = None
         self._done = trio.Event()
 
     def finish(self, completed: Completed) -> None:
         self.completed = completed
         self._done.set()
 
+    def end(self, ended: Ended) -> None:
+        self.ended = ended
+        self._done.set()
+
     async def wait(self, timeout_seconds: float) -> Completed:
-        """The agreed result, or `OutcomeUnknown` after `timeout_seconds` (call again to
-        keep waiting: the request is still being retransmitted)."""
+        """The agreed result; `RequestNotExecuted` or `OutcomeLost` if it ended without
+        one; `OutcomeUnknown` after `timeout_seconds` (call again to keep waiting: the
+        request is still being retransmitted)."""
         with trio.move_on_after(max(0.0, timeout_seconds)):
             await self._done.wait()
-        if self.completed is None:
-            raise OutcomeUnknown(timeout_seconds, self)
-        return self.completed
+        if self.completed is not None:
+            return self.completed
+        if isinstance(self.ended, NotExecuted):
+            raise RequestNotExecuted(self.ended)
+        if isinstance(self.ended, Lapsed):
+            raise OutcomeLost(self.ended)
+        raise OutcomeUnknown(timeout_seconds, self)
 
 
 @dataclass(slots=True, eq=False)
@@ -88,14 +146,18 @@ class LocalClient:
 class TableClients:
     def __init__(self, config: ReplicaConfig, own: Signer, pool: Sequence[Signer], *,
                  last_executed: Callable[[bytes], int], offload: Offload,
+                 executed_seq: Callable[[], int] = lambda: 0,
                  stamps: ClientStamps | None = None,
                  clock_us: Callable[[], int] = wall_clock_us) -> None:
+        """`last_executed(key)`: our replica's record of a client key's last executed
+        timestamp; `executed_seq()`: our replica's last executed seq (horizons, expiry)."""
         self._config = config
         self._offload = offload
         self._stamps: ClientStamps = stamps if stamps is not None else MemoryStamps()
         self._stamp_lock = trio.Lock()
         self._clock_us = clock_us
         self._last_executed = last_executed
+        self._executed_seq = executed_seq
         self.own = self._make(own, pooled=False)
         self.by_key = {own.public_key: self.own}
         self._idle_send, self._idle = trio.open_memory_channel[LocalClient](len(pool))
@@ -154,6 +216,7 @@ class TableClients:
         # it evicted), as of now, not only at start; the clock where it is later.
         client.advance_timestamp(max(self._last_executed(client.signer.public_key) + 1,
                                      self._clock_us()))
+        client.observe(self._executed_seq())  # the horizon: from what our replica executed
         while client.next_timestamp >= self._stamps.ceiling:
             await self._reserve(client.next_timestamp + STAMP_BLOCK)
         envelope = client.submit(operation, quorum=quorum)  # no await since the check
@@ -175,18 +238,28 @@ class TableClients:
         return local.client.take_sends()
 
     def collect(self, local: LocalClient) -> None:
-        """Hand completed requests to whoever waits (or waited) on them; free the client."""
-        for completed in local.client.take_completed():
+        """Hand completed (or ended) requests to whoever waits (or waited) on them; free
+        the client."""
+        done: list[Completed | Ended] = [*local.client.take_completed(),
+                                          *local.client.take_ended()]
+        for item in done:
             pending = local.pending
-            if pending is None or pending.timestamp != completed.timestamp:
+            if pending is None or pending.timestamp != item.timestamp:
                 continue
             local.pending = None
-            pending.finish(completed)
+            if isinstance(item, Completed):
+                pending.finish(item)
+            else:
+                pending.end(item)
             local.idle.set()
             if local.pooled:
                 self._idle_send.send_nowait(local)
 
     def tick(self) -> None:
+        """Retransmit, and end requests our replica executed past without them."""
+        executed_seq = self._executed_seq()
         for local in self.by_key.values():
-            if local.client.busy:
-                local.client.tick()
+            client = local.client
+            if client.busy:
+                client.tick()
+                client.observe(executed_seq, self._last_executed(client.signer.public_key))

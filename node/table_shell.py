@@ -123,6 +123,7 @@ class TableShell:
         self._nursery: trio.Nursery | None = None
         self._clients = TableClients(config, signer, client_pool,
                                      last_executed=replica.client_timestamp,
+                                     executed_seq=lambda: replica.last_executed_seq,
                                      offload=self._offload, stamps=client_stamps,
                                      clock_us=clock_us)
         self._progress = trio.Event()

@@ -8,11 +8,15 @@ import pytest
 
 from bitcraps.accel._ed25519_cpu import Ed25519Signer, verify_one
 from bitcraps.consensus import (
+    OUTCOME_EXPIRED,
+    OUTCOME_TABLE_FULL,
     Client,
     Completed,
     Envelope,
+    Lapsed,
     LocalProtocolError,
     Message,
+    NotExecuted,
     Prepare,
     ReplicaConfig,
     Reply,
@@ -248,3 +252,68 @@ def test_a_reply_for_the_previous_request_never_completes_the_next() -> None:
     for r in replicas:
         client.step(reply(r, client, first, b"old result"))
     assert client.busy and client.take_completed() == []
+
+
+# --- horizons and requests that end without a result ---------------------------------------
+
+
+def _refusal(by: Ed25519Signer, client: Client, timestamp: int, outcome: int,
+             seq: int) -> Envelope[Reply]:
+    return signed(by, Reply(0, client.signer.public_key, timestamp, b"", seq, outcome))
+
+
+def test_the_horizon_is_the_known_executed_seq_plus_the_window() -> None:
+    client, replicas, config = make()
+    first = client.submit(b"op")
+    assert first.message.horizon_seq == config.request_window_seqs
+    for r in replicas[:2]:
+        client.step(signed(r, Reply(0, client.signer.public_key, first.message.timestamp,
+                                    b"ok", 40)))
+    assert client.take_completed() == [Completed(first.message.timestamp, b"ok", 0, seq=40)]
+    assert client.known_executed_seq == 40  # f+1 vouch for the seq it executed at
+    client.observe(57)
+    assert client.submit(b"op").message.horizon_seq == 57 + config.request_window_seqs
+
+
+def test_replies_count_together_only_with_the_same_seq_and_outcome() -> None:
+    client, replicas, _ = make()
+    ts = client.submit(b"op").message.timestamp
+    client.step(signed(replicas[0], Reply(0, client.signer.public_key, ts, b"ok", 3)))
+    client.step(signed(replicas[1], Reply(0, client.signer.public_key, ts, b"ok", 4)))
+    client.step(_refusal(replicas[2], client, ts, OUTCOME_EXPIRED, 3))
+    assert client.busy and client.take_completed() == [] and client.take_ended() == []
+
+
+def test_f_plus_one_refusals_end_the_request_as_not_executed() -> None:
+    client, replicas, _ = make()
+    ts = client.submit(b"op").message.timestamp
+    for r in replicas[:2]:
+        client.step(_refusal(r, client, ts, OUTCOME_TABLE_FULL, 9))
+    assert not client.busy and client.take_completed() == []
+    (ended,) = client.take_ended()
+    assert ended == NotExecuted(ts, OUTCOME_TABLE_FULL, 9, 0)
+    assert len(ended.replies) == 2
+
+
+def test_a_trusted_replica_past_the_horizon_without_a_record_ends_the_request() -> None:
+    client, _, config = make()
+    request = client.submit(b"op").message
+    horizon, window = request.horizon_seq, config.request_window_seqs
+    client.observe(horizon - 1, 0)
+    assert client.busy  # it may still execute at seq `horizon`
+    client.observe(horizon, request.timestamp)
+    assert client.busy  # it executed: the replies will come
+    client.observe(horizon + window - 1, request.timestamp - 1)
+    assert not client.busy
+    assert client.take_ended() == [NotExecuted(request.timestamp, OUTCOME_EXPIRED,
+                                               horizon + window - 1, 0)]
+
+
+def test_a_replica_that_jumped_past_the_window_cannot_tell_so_the_request_lapses() -> None:
+    """Its record, had it executed, may be evicted from seq horizon + window on."""
+    client, _, config = make()
+    request = client.submit(b"op").message
+    client.observe(request.horizon_seq + config.request_window_seqs, 0)
+    assert client.take_ended() == [Lapsed(request.timestamp, request.horizon_seq,
+                                          request.horizon_seq + config.request_window_seqs, 0)]
+    assert not client.busy

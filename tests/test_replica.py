@@ -341,7 +341,7 @@ def test_normal_case_commits_and_client_accepts_f_plus_one_replies(n: int) -> No
     request = cluster.submit(0, put(b"chips", b"100"))
     cluster.run()
     (completed,) = cluster.done(0)
-    assert completed == Completed(request.message.timestamp, OK, 0)
+    assert completed == Completed(request.message.timestamp, OK, 0, seq=1)
     for node in cluster.nodes:
         assert [(e.seq, e.request, e.result) for e in node.executed] == [(1, request, OK)]
         assert node.app.get(b"chips") == b"100"

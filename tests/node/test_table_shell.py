@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 import trio
 from shell_table import TICK_SECONDS, Table, pool_signers, verify
 
-from bitcraps.consensus import DurableLog, Replica, Request, decode_envelope
+from bitcraps.consensus import OUTCOME_EXPIRED, DurableLog, Replica, Request, decode_envelope
 from bitcraps.node.client_stamps import MemoryStamps, StampFile
+from bitcraps.node.table_clients import RequestNotExecuted
 from bitcraps.node.table_shell import (
     ClientsBusy,
     OutcomeUnknown,
@@ -334,7 +336,7 @@ async def test_no_request_leaves_at_or_above_the_durable_ceiling(
 async def test_a_client_numbers_above_what_the_replica_executed_for_it_since_start(
         autojump_clock: trio.abc.Clock) -> None:
     """The replica's record for one of our keys can rise after we started (the same key used
-    from a restored copy of this node elsewhere; a floor left by evicted clients): each
+    from a restored copy of this node elsewhere): each
     request numbers above it as of its sending, or the replicas would ignore it."""
     async with trio.open_nursery() as nursery:
         table = Table(nursery)
@@ -352,4 +354,44 @@ async def test_a_client_numbers_above_what_the_replica_executed_for_it_since_sta
         table.homes[key] = 0
         _, result = await shell0.submit(add(b"k"), timeout_seconds=1.0, pooled=True)
         assert msgpack.unpackb(result) == [b"ok", 2]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_request_the_table_executed_past_ends_as_not_executed(
+        autojump_clock: trio.abc.Clock) -> None:
+    """Our request never reaches the other replicas (a link that loses it) while the table
+    runs past its horizon: our replica shows it did not execute, so the caller learns that
+    for certain (never "outcome unknown"), and nobody timed it into a view change."""
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery)
+        table.config = dataclasses.replace(table.config, request_window_seqs=4,
+                                           view_change_timeout_ticks=400)
+        for i in range(4):
+            await table.start(i)
+        shell0, shell3 = table.shells[0], table.shells[3]
+        assert shell0 is not None and shell3 is not None
+        lost_key = table.signers[3].public_key
+        original = table.sender(3)
+
+        async def loses_its_own_requests(peer: bytes, frame: bytes) -> None:
+            envelope = decode_envelope(frame)
+            if type(envelope.message) is Request and envelope.sender == lost_key:
+                return
+            await original(peer, frame)
+
+        shell3._send_frame = loses_its_own_requests
+        pending = await shell3.send_request(add(b"lost"), None, trio.current_time() + 1)
+        for _ in range(6):
+            await shell0.submit(add(b"other"), timeout_seconds=5.0)
+        with pytest.raises(RequestNotExecuted, match="expired") as ended:
+            await pending.wait(10.0)
+        assert ended.value.ended.reason == OUTCOME_EXPIRED
+        assert all(app.get(b"lost") is None for app in table.apps)
+        assert shell3.replica.statistics()["requests_expired"] >= 1
+        await trio.sleep(5)
+        assert {shell.replica.view for shell in table.shells if shell is not None} == {0}
+        assert not shell3.replica.changing_view
+        shell3._send_frame = original
+        _, result = await shell3.submit(add(b"lost"), timeout_seconds=5.0)
+        assert msgpack.unpackb(result) == [b"ok", 1]
         nursery.cancel_scope.cancel()
