@@ -8,7 +8,7 @@ Each check raises the caller's error class, with a message that never quotes the
 
 from __future__ import annotations
 
-from bitcraps.consensus import DecodeError, Envelope, Reply, decode_envelope
+from bitcraps.consensus import OUTCOME_EXECUTED, DecodeError, Envelope, Reply, decode_envelope
 from bitcraps.games.table_terms import MAX_TERMS_BYTES, TableTerms, TermsError, decode_terms
 
 __all__ = ["MAX_REPLIES", "MAX_REPLY_HEX_CHARS", "hex_field", "reply_wires", "signed_replies",
@@ -52,7 +52,8 @@ def reply_wires(replies: object, error: type[ValueError]) -> list[bytes]:
 def signed_replies(table_id: bytes, terms: TableTerms, wires: list[bytes],
                    error: type[ValueError]) -> dict[int, Reply]:
     """Each replica's reply by its index in `terms`: every one a `Reply` for `table_id`
-    from one of the terms' replicas, its signature valid (libsodium's verdict)."""
+    from one of the terms' replicas, its signature valid (libsodium's verdict), to a
+    request the table executed (a refused, expired request's reply states nothing)."""
     from bitcraps.accel._ed25519_cpu import verify_one
 
     signed: dict[int, Reply] = {}
@@ -67,5 +68,7 @@ def signed_replies(table_id: bytes, terms: TableTerms, wires: list[bytes],
         replica = terms.replicas.index(envelope.sender)
         if not verify_one(envelope.sender, envelope.signing_bytes, envelope.signature):
             raise error(f"reply {position}: replica {replica}'s signature is wrong")
+        if envelope.message.outcome != OUTCOME_EXECUTED:
+            raise error(f"reply {position}: the table did not execute that request")
         signed[replica] = envelope.message
     return signed

@@ -16,7 +16,14 @@ import pytest
 from nacl.signing import SigningKey
 
 from bitcraps.accel._ed25519_group import SodiumEd25519Group
-from bitcraps.consensus import Envelope, ExecutionContext, Reply, signing_bytes
+from bitcraps.consensus import (
+    OUTCOME_EXECUTED,
+    OUTCOME_EXPIRED,
+    Envelope,
+    ExecutionContext,
+    Reply,
+    signing_bytes,
+)
 from bitcraps.games._table_ops import ACT, encode_operation
 from bitcraps.games.craps import CashOut, Join, TableConfig
 from bitcraps.games.craps_app import CrapsApp
@@ -41,9 +48,9 @@ def executed(terms: TableTerms, *actions: Any) -> list[bytes]:
 
 
 def reply(table_id: bytes, key: SigningKey, result: bytes,
-          timestamp: int = 2) -> Envelope[Reply]:
+          timestamp: int = 2, outcome: int = OUTCOME_EXECUTED) -> Envelope[Reply]:
     sender = bytes(key.verify_key)
-    message = Reply(0, PLAYER_KEY, timestamp, result)
+    message = Reply(0, PLAYER_KEY, timestamp, result, outcome=outcome)
     signature = key.sign(signing_bytes(table_id, sender, message)).signature
     return Envelope(table_id, sender, message, signature)
 
@@ -108,6 +115,14 @@ def test_a_refused_cash_out_is_no_receipt() -> None:
     joined = executed(TERMS, Join(PLAYER_KEY, 1_000))[0]  # a success, but no cash-out
     with pytest.raises(ReceiptError, match="not a cash-out"):
         verify_receipt(receipt(TERMS, REPLICA_KEYS, joined))
+
+
+def test_replies_to_a_request_the_table_did_not_execute_are_no_receipt() -> None:
+    expired = make_receipt(TERMS, tuple(reply(TERMS.table_id, key, CASH_OUT,
+                                              outcome=OUTCOME_EXPIRED)
+                                        for key in REPLICA_KEYS))
+    with pytest.raises(ReceiptError, match="did not execute"):
+        verify_receipt(expired)
 
 
 def test_disagreeing_or_tampered_replies_are_refused() -> None:
