@@ -38,7 +38,6 @@ from ._table_ops import (
     ok_result,
     rejected_result,
 )
-from ._wire_depth import nesting_exceeds
 from .craps import CrapsState, CrapsTable, PassDice, Roll, RollRequest, TableConfig
 
 __all__ = ["CrapsApp", "RolledRecord", "ThrowHash"]
@@ -47,8 +46,6 @@ MAX_ROLL_RECORDS = 1024
 SNAPSHOT_VERSION = 2
 DIGEST_DOMAIN = b"bitcraps/v1/craps-app\x00"
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
-MAX_BODY_DEPTH = 8
-"""No action, DKG message or coin share nests arrays more than a few levels deep."""
 
 ThrowHash = Callable[[bytes, tuple[int, int]], bytes]
 """`throw_hash(seed, dice)`: the final-state hash of the dice physics for that roll."""
@@ -117,24 +114,21 @@ class CrapsApp:
         """One ordered operation's result: the same bytes on every replica, for any bytes.
 
         Whatever its signer got wrong gives one `rejected` result and changes nothing:
-        bytes that are not an operation, a body nested deeper than any record
-        (`MAX_BODY_DEPTH`, judged from the msgpack headers before any decoder walks it),
-        a body its decoder refuses with its typed error, a move the rules or the DKG
-        refuse. Each of these is a pure function of the bytes and the state.
+        bytes that are not an operation, a body its decoder refuses with its typed error
+        (each decoder reads through the games' strict reader with its own schema's depth,
+        array and item limits, so nothing nested deeper than a record is ever walked), a
+        move the rules or the DKG refuse. Each of these is a pure function of the bytes and
+        the state.
 
         Any other exception is a bug here, not the sender's fault, and is not made into a
         result (it may not strike every replica alike): it propagates, the replica turns it
         into `LocalProtocolError` and stops this table, and the node marks the table failed
         and keeps running its other tables.
         """
-        if nesting_exceeds(operation, MAX_BODY_DEPTH):
-            return rejected_result("malformed", "the operation nests too deeply")
         try:
             op = decode_operation(operation)
         except GameDecodeError as exc:
             return rejected_result("malformed", str(exc))
-        if nesting_exceeds(op.body, MAX_BODY_DEPTH):
-            return rejected_result("malformed", "the operation's body nests too deeply")
         if op.verb == ACT:
             return self._act(op.body, context.client)
         if op.verb == KEY:
