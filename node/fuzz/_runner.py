@@ -107,7 +107,8 @@ def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
     return result, (time.perf_counter() - start) * 1000
 
 
-def check_input(target: FuzzTarget, data: bytes) -> tuple[tuple[str, str] | None, float, int]:
+def check_input(target: FuzzTarget, data: bytes, time_limit_ms: float = TIME_LIMIT_MS,
+                ) -> tuple[tuple[str, str] | None, float, int]:
     """Run one input under the oracle: (finding or None, milliseconds, peak bytes)."""
     tracing = tracemalloc.is_tracing()
     if tracing:
@@ -115,7 +116,7 @@ def check_input(target: FuzzTarget, data: bytes) -> tuple[tuple[str, str] | None
         base = tracemalloc.get_traced_memory()[0]
     outcome, elapsed_ms = _timed(lambda: _outcome(target, data))
     peak = tracemalloc.get_traced_memory()[1] - base if tracing else 0
-    if elapsed_ms > TIME_LIMIT_MS:  # tracing slows allocation, a busy box pauses: retime bare
+    if elapsed_ms > time_limit_ms:  # tracing slows allocation, a busy box pauses: retime bare
         if tracing:
             tracemalloc.stop()
         try:
@@ -125,15 +126,16 @@ def check_input(target: FuzzTarget, data: bytes) -> tuple[tuple[str, str] | None
         finally:
             if tracing:
                 tracemalloc.start()
-    if outcome is None and elapsed_ms > TIME_LIMIT_MS:
-        outcome = ("slow", f"{elapsed_ms:.1f} ms (limit {TIME_LIMIT_MS:.0f} ms)")
+    if outcome is None and elapsed_ms > time_limit_ms:
+        outcome = ("slow", f"{elapsed_ms:.1f} ms (limit {time_limit_ms:.0f} ms)")
     if outcome is None and peak > memory_bound(len(data)):
         outcome = ("memory", f"{peak} bytes at peak (limit {memory_bound(len(data))})")
     return outcome, elapsed_ms, peak
 
 
 def run_target(target: FuzzTarget, inputs: int, seed: int = 0,
-               indices: range | list[int] | None = None) -> TargetReport:
+               indices: range | list[int] | None = None,
+               time_limit_ms: float = TIME_LIMIT_MS) -> TargetReport:
     """Fuzz `target` with `inputs` inputs (or exactly `indices`) under the oracle."""
     report = TargetReport(target.name, seed)
     started = not tracemalloc.is_tracing()
@@ -142,7 +144,7 @@ def run_target(target: FuzzTarget, inputs: int, seed: int = 0,
     try:
         for index in indices if indices is not None else range(inputs):
             data = make_input(target, seed, index)
-            outcome, elapsed_ms, peak = check_input(target, data)
+            outcome, elapsed_ms, peak = check_input(target, data, time_limit_ms)
             report.inputs += 1
             report.max_ms = max(report.max_ms, elapsed_ms)
             report.peak_bytes = max(report.peak_bytes, peak)
