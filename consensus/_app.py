@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from ._codec import pack, unpack
+from ._codec import WireLimits, pack, unpack
 from ._errors import DecodeError
 
 
@@ -35,6 +35,12 @@ class Application(Protocol):
     def digest(self) -> bytes: ...
 
 
+# An operation is one flat list of a few fields; a snapshot, a list of [key, value] pairs
+# (each pair at least three bytes: its header and two byte-string headers).
+OPERATION_LIMITS = WireLimits(max_depth=1, max_array_len=8)
+SNAPSHOT_LIMITS = WireLimits(max_depth=2, bytes_per_array=3)
+
+
 class KeyValueApp:
     """Operations are msgpack lists: [b"put", key, value], [b"get", key], [b"add", key, delta]."""
 
@@ -45,7 +51,7 @@ class KeyValueApp:
     def execute(self, operation: bytes, context: ExecutionContext) -> bytes:
         self.executed += 1
         try:
-            op = unpack(operation)
+            op = unpack(operation, limits=OPERATION_LIMITS)
         except DecodeError as exc:
             return pack([b"error", str(exc).encode()])
         if type(op) is not list or not op or type(op[0]) is not bytes:
@@ -67,7 +73,7 @@ class KeyValueApp:
         return pack([[key, self._data[key]] for key in sorted(self._data)])
 
     def restore(self, snapshot: bytes) -> None:
-        items = unpack(snapshot)
+        items = unpack(snapshot, limits=SNAPSHOT_LIMITS)
         if type(items) is not list or any(type(i) is not list or len(i) != 2 for i in items):
             raise DecodeError("not a key-value snapshot")
         self._data = {bytes(k): bytes(v) for k, v in items}

@@ -38,6 +38,7 @@ from ._messages import (
     signing_bytes,
 )
 from ._ready import ByzantineDetected, Event, Executed, Send
+from ._wire_shape import snapshot_limits
 
 RequestKey = tuple[bytes, int]
 
@@ -313,7 +314,8 @@ class ReplicaState:
 
     def restore_state(self, snapshot: bytes) -> None:
         try:
-            app_snapshot, clients = unpack(snapshot)
+            app_snapshot, clients = unpack(snapshot, limits=snapshot_limits(
+                self.config.max_client_records))
             table = ClientTable.from_wire(self.config.max_client_records,
                                           self.config.max_client_table_bytes,
                                           self.config.request_window_seqs, clients)

@@ -63,6 +63,21 @@ def envelope_depth(cls: type[Message] | None = None) -> int:
     return 1 + max(struct_depth(body) for body in bodies)
 
 
+# A replica's snapshot (`ReplicaState.state_snapshot`): [app snapshot, client table], the
+# client table a list of flat records (`ClientTable.to_wire`): three arrays deep. A record
+# spends far more than BYTES_PER_ARRAY (a 32-byte key and a 32-byte digest) and than
+# BYTES_PER_ITEM per field; the application's snapshot is opaque bytes here.
+SNAPSHOT_DEPTH = 3
+
+
+@cache
+def snapshot_limits(max_client_records: int) -> WireLimits:
+    """The limits of a replica's snapshot of a table holding `max_client_records` clients."""
+    return WireLimits(max_depth=SNAPSHOT_DEPTH, max_array_len=max(2, max_client_records),
+                      bytes_per_array=BYTES_PER_ARRAY, bytes_per_item=BYTES_PER_ITEM,
+                      slack=SLACK)
+
+
 @cache
 def envelope_limits() -> WireLimits:
     return limits_for_depth(envelope_depth())
