@@ -4,8 +4,15 @@ A table someone else formed costs this node a replica, a database and dials to i
 replicas for as long as it is open. One that never starts (its first request never commits;
 for craps, its dice key is never generated) within `node.table_start_timeout_s` of being
 formed, or that commits nothing for `node.table_idle_timeout_s`, is closed: its tasks end,
-its storage closes, its stored charter is deleted (the database stays, for the record) and
-one line is logged. Tables from `[[tables]]` in node.toml are the operator's and never expire.
+its storage closes, its stored charter is deleted and one line is logged. The table's other
+files stay, as one unit with its database (kept for the record): `<id>.sqlite`, the client
+stamp file `<id>.client-stamps` and this replica's DKG secret `<id>.dkg-seed`. They are only
+consistent together: the same charter opened again (its creator may offer it again) resumes
+from the database, whose log holds the DKG dealing made from that seed, and its clients
+number on from the stamp file's ceiling. Deleting the seed or the stamps alone would make
+this replica deal a second, conflicting DKG secret or reuse timestamps. Removing a closed
+table's files (`tables/<id>.*`) is the operator's choice, all of them at once.
+Tables from `[[tables]]` in node.toml are the operator's and never expire.
 The formation time survives restarts (the charter file's age), so a restart does not give a
 table that never started a new lease. Each close is counted in the host protocol's events
 (`table_closed:never_started`, `table_closed:idle`).
