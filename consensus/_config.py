@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import _frame_bounds
 from ._messages import (
     DEFAULT_REQUEST_WINDOW_SEQS,
     MAX_BATCH_REQUESTS,
     MAX_LOG_WINDOW,
+    MAX_OPERATION_BYTES,
     MAX_REPLICAS,
     MAX_SNAPSHOT_BYTES,
     PUBLIC_KEY_BYTES,
@@ -35,6 +37,13 @@ class ReplicaConfig:
     max_backoff_exponent: int = 4
     fetch_timeout_ticks: int = 20
     max_pending_requests: int = 50_000
+    """Requests waiting at one replica, all clients together (one per client: `_admission`)."""
+    max_pending_new_clients: int = 1024
+    """Of those, places for keys the client table does not know: a flood of fresh keys
+    takes these, never a known client's place."""
+    window_max_bytes: int | None = None
+    """Signed requests proposed in one log window, in bytes; None: the largest for which
+    every NEW-VIEW fits a transport frame (`window_budget_bytes`, `_frame_bounds`)."""
     max_client_records: int = 4096
     """The client table's cap in records: past it, a client with no record is refused
     unless the oldest record is evictable (see `_clients`)."""
@@ -73,6 +82,7 @@ class ReplicaConfig:
             raise ValueError("batch_max_bytes must be at least 1")
         for name in ("batch_timeout_ticks", "max_inflight_batches", "view_change_timeout_ticks",
                      "fetch_timeout_ticks", "max_pending_requests", "max_client_records",
+                     "max_pending_new_clients",
                      "reply_resend_interval_ticks", "max_chunks_served_per_tick"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -82,6 +92,17 @@ class ReplicaConfig:
             raise ValueError(f"max_client_table_bytes must be in [1, {MAX_SNAPSHOT_BYTES // 2}]")
         if not 0 <= self.max_backoff_exponent <= 16:
             raise ValueError("max_backoff_exponent must be in [0, 16]")
+        if self.window_max_bytes is not None and self.window_max_bytes < 1:
+            raise ValueError("window_max_bytes must be at least 1")
+
+    @property
+    def window_budget_bytes(self) -> int:
+        """Signed requests the batches of one log window may carry (see `_frame_bounds`)."""
+        if self.window_max_bytes is not None:
+            return self.window_max_bytes
+        return _frame_bounds.window_budget_bytes(
+            self.n, self.log_window_seqs,
+            MAX_OPERATION_BYTES + _frame_bounds.REQUEST_OVERHEAD_BYTES)
 
     @property
     def n(self) -> int:

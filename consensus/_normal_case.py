@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _checkpoint, _view_change
+from . import _admission, _checkpoint, _view_change
 from ._app import ApplicationError, ExecutionContext
 from ._clients import STALE, operation_digest
 from ._durable import Committed, OwnMessage, Prepared
@@ -37,15 +37,9 @@ def on_request(r: ReplicaState, envelope: Envelope[Request]) -> None:
     if request.horizon_seq <= r.last_executed:  # expired: never proposed, never timed
         r.stats.requests_expired += 1
         return
-    key = (client, request.timestamp)
-    if key in r.pending:
+    if not _admission.admit(r, envelope):
         return
-    if len(r.pending) >= r.config.max_pending_requests:
-        r.stats.requests_dropped += 1
-        raise RemoteProtocolError("pending request queue is full")
-    r.add_pending(key, envelope)
-    if r.request_timer_start is None:
-        r.request_timer_start, r.request_timer_key = r.now_ticks, key
+    _admission.note_arrival(r, (client, request.timestamp))
     if r.is_primary() and not r.changing:
         cut_batches(r)
 
@@ -71,7 +65,8 @@ def _resend_reply(r: ReplicaState, client: bytes, record: ClientRecord,
 
 
 def cut_batches(r: ReplicaState) -> None:
-    """Cut a batch when it is full, when its oldest request waited a tick, or when idle."""
+    """Cut a batch when it is full, when its oldest request waited a tick, or when idle;
+    never past the window's byte budget (one batch always goes into an empty window)."""
     config = r.config
     while r.unproposed and not r.changing and r.is_primary():
         if r.drop_expired_pending(r.next_seq + 1) and not r.unproposed:
@@ -86,7 +81,9 @@ def cut_batches(r: ReplicaState) -> None:
         due = r.now_ticks - oldest_tick >= config.batch_timeout_ticks
         if not (full or due or inflight == 0):
             return
-        keys = _next_batch(r)
+        keys = _batch_in_budget(r)
+        if keys is None:
+            return
         for key in keys:
             del r.unproposed[key]
         r.next_seq += 1
@@ -96,20 +93,35 @@ def cut_batches(r: ReplicaState) -> None:
         accept_pre_prepare(r, envelope)
 
 
-def _next_batch(r: ReplicaState) -> list[RequestKey]:
-    """The oldest unproposed requests, at most `batch_max_requests` of them and (past the
-    first) at most `batch_max_bytes` of signed requests: a pre-prepare, and the commit
-    certificate a state transfer carries it in, always fit a transport frame."""
-    keys: list[RequestKey] = []
-    size = 0
-    for key in r.unproposed:
-        size += len(r.pending[key].wire)
-        if keys and size > r.config.batch_max_bytes:
-            break
-        keys.append(key)
-        if len(keys) == r.config.batch_max_requests:
-            break
-    return keys
+def window_bytes(r: ReplicaState) -> int:
+    """Signed requests in this view's pre-prepares after the stable checkpoint: what a
+    VIEW-CHANGE from here would carry once they prepare (`_frame_bounds`)."""
+    total = 0
+    for seq in range(r.stable_seq + 1, r.next_seq + 1):
+        slot = r.log.get(seq)
+        if slot is not None and slot.view == r.view and slot.pre_prepare is not None:
+            total += batch_bytes(slot.pre_prepare.message)
+    return total
+
+
+def batch_bytes(pre_prepare: PrePrepare) -> int:
+    return sum(len(request.wire) for request in pre_prepare.requests)
+
+
+def _batch_in_budget(r: ReplicaState) -> list[RequestKey] | None:
+    """The next batch, within the window's byte budget; None: wait for a checkpoint.
+
+    An empty window always takes a batch. When the next request does not fit, empty batches
+    carry the seqs to the next checkpoint, whose stability empties the window: waiting
+    instead would wait for a checkpoint that nothing moves towards."""
+    used = window_bytes(r)
+    room = r.config.window_budget_bytes - used
+    keys = _admission.next_batch(r, min(r.config.batch_max_bytes, max(room, 1)))
+    if not used or sum(len(r.pending[k].wire) for k in keys) <= room:
+        return keys
+    if r.next_seq % r.config.checkpoint_interval_seqs == 0:
+        return None
+    return []
 
 
 def admit(r: ReplicaState, envelope: Envelope[Any], view: int, sender: int) -> bool:
@@ -137,6 +149,9 @@ def on_pre_prepare(r: ReplicaState, envelope: Envelope[PrePrepare], sender: int)
         raise RemoteProtocolError(f"pre-prepare from replica {sender}, not the primary")
     if len(pre_prepare.requests) > r.config.batch_max_requests:
         raise RemoteProtocolError("batch larger than batch_max_requests")
+    limit = min(r.config.batch_max_bytes, r.config.window_budget_bytes)
+    if len(pre_prepare.requests) > 1 and batch_bytes(pre_prepare) > limit:
+        raise RemoteProtocolError("batch larger than a batch or a window may carry")
     if not admit(r, envelope, pre_prepare.view, sender) or not r.in_window(pre_prepare.seq):
         return
     accept_pre_prepare(r, envelope)
@@ -243,6 +258,7 @@ def execute_certificate(r: ReplicaState, certificate: CommitCertificate) -> None
     seq = pre_prepare.seq
     if seq != r.last_executed + 1:
         raise LocalProtocolError(f"executing seq {seq} after {r.last_executed}")
+    _admission.note_executed(r, pre_prepare.requests)
     for request in pre_prepare.requests:
         _execute_request(r, seq, request)
     r.stats.clients_evicted += r.clients.take_evicted()
@@ -313,7 +329,7 @@ def on_progress(r: ReplicaState) -> None:
     r.ahead_seqs = {s: seq for s, seq in r.ahead_seqs.items() if seq > r.last_executed}
     r.drop_expired_pending(r.last_executed + 1)
     if r.request_timer_key not in r.pending:
-        r.restart_request_timer()
+        _admission.restart_timer(r)
     if r.is_primary() and not r.changing:
         cut_batches(r)
 

@@ -146,6 +146,7 @@ class ReplicaState:
         self.pending_by_client: dict[bytes, set[int]] = {}
         self.pending_horizons: list[tuple[int, bytes, int]] = []  # min-heap, stale skipped
         self.forwarded: set[RequestKey] = set()
+        self.new_client_keys: dict[RequestKey, None] = {}  # see _admission: unknown keys' requests
         self.request_timer_start: int | None = None
         self.request_timer_key: RequestKey | None = None
         self.lag_deferred_tick: int | None = None
@@ -246,6 +247,7 @@ class ReplicaState:
         self.pending.pop((client, stamp), None)
         self.unproposed.pop((client, stamp), None)
         self.forwarded.discard((client, stamp))
+        self.new_client_keys.pop((client, stamp), None)
         stamps = self.pending_by_client.get(client)
         if stamps is not None:
             stamps.discard(stamp)

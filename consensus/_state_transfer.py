@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import _checkpoint, _normal_case, _snapshot_fetch, _view_change
 from ._config import ReplicaConfig
 from ._errors import LocalProtocolError
+from ._frame_bounds import FRAME_LIMIT_BYTES
 from ._messages import Checkpoint, CommitCertificate, Envelope, FetchState, StateReply
 from ._quorum import check_certificate
 from ._ready import StateTransferred
@@ -19,6 +20,9 @@ from ._state import ReplicaState, state_digest
 
 SUFFIX_BUDGET_BYTES = 512 * 1024
 """A state reply's committed suffix stops growing here, so the reply fits a 1 MiB frame."""
+NEW_VIEW_INLINE_BYTES = FRAME_LIMIT_BYTES - 32 * 1024
+"""A StateReply carries the latest NEW-VIEW only if it and the suffix fit one frame with room
+for the proof and manifest; otherwise the NEW-VIEW is sent right after it, on its own."""
 
 
 def note_target(r: ReplicaState, seq: int, digest: bytes,
@@ -121,14 +125,20 @@ def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int)
     r.served_ticks[sender] = (r.now_ticks, since)
     with_snapshot = r.stable_seq > since
     start = r.stable_seq if with_snapshot else since
+    suffix = _bounded_suffix(r, start)
+    new_view = r.new_view_env
+    if new_view is not None and len(new_view.wire) + suffix_bytes(suffix) > NEW_VIEW_INLINE_BYTES:
+        new_view = None  # too big to ride along: it follows in a frame of its own
     reply = StateReply(
         r.stable_seq,
         r.stable_manifest() if with_snapshot else None,
         r.stable_proof,
-        _bounded_suffix(r, start),
-        r.new_view_env,
+        suffix,
+        new_view,
     )
     r.send((r.config.replicas[sender],), r.sign(reply))
+    if new_view is None and r.new_view_env is not None:
+        r.send((r.config.replicas[sender],), r.new_view_env)
 
 
 def _bounded_suffix(r: ReplicaState, start: int) -> tuple[CommitCertificate, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _checkpoint, _normal_case, _state_transfer
+from . import _admission, _checkpoint, _normal_case, _state_transfer
 from ._config import ReplicaConfig
 from ._durable import LatestNewView, OwnMessage, ViewState
 from ._errors import RemoteProtocolError
@@ -61,12 +61,12 @@ def _view_change_timeout(r: ReplicaState) -> None:
 
 
 def _forward_pending(r: ReplicaState) -> None:
-    """Hand requests the primary may never have seen to it, once per view, before blaming it."""
+    """Hand requests the primary may never have seen to it, once per view, before blaming it
+    (known clients' first, a bounded number at a time: see `_admission`)."""
     primary_key = r.config.replicas[r.primary_of(r.view)]
-    for key, envelope in r.pending.items():
-        if key not in r.forwarded:
-            r.forwarded.add(key)
-            r.send((primary_key,), envelope)
+    for key in _admission.to_forward(r):
+        r.forwarded.add(key)
+        r.send((primary_key,), r.pending[key])
 
 
 def start_view_change(r: ReplicaState, new_view: int) -> None:
@@ -206,7 +206,7 @@ def install_new_view(r: ReplicaState, envelope: Envelope[NewView]) -> None:
     r.persist(LatestNewView(envelope))
     r.view_changes = {v: votes for v, votes in r.view_changes.items() if v > new_view.view}
     r.forwarded.clear()
-    r.restart_request_timer()
+    _admission.restart_timer(r)
     r.stats.views_installed += 1
     r.event(ViewChanged(new_view.view, r.primary_of(new_view.view)))
     last_seq = max((pp.message.seq for pp in new_view.pre_prepares), default=0)

@@ -59,7 +59,7 @@ def test_thousands_of_client_records_come_back_by_state_transfer_in_small_frames
     """3,200 clients' records and values make a snapshot over 1 MiB; a replica that missed all of
     it catches up through frames that all stay under the 1 MiB limit (a StateReply carrying
     the snapshot whole would be dropped by the transport, and it would never catch up)."""
-    cluster = Cluster(4, clients=0, max_client_records=10_000)
+    cluster = Cluster(4, clients=0, max_client_records=10_000, max_pending_new_clients=10_000)
     cluster.crash(3)
     players = [Ed25519Signer(b"p" + i.to_bytes(31, "big")) for i in range(3200)]
     for i, player in enumerate(players):
@@ -96,7 +96,7 @@ def test_a_bad_chunk_from_a_lying_replica_is_caught_and_fetched_again() -> None:
     for i in range(12):
         cluster.submit(0, put(b"k%d" % i, bytes([i]) * 60_000))
         cluster.until(lambda i=i: len(cluster.done(0)) == i + 1)
-    cluster.until(lambda: cluster.replica(0).stable_checkpoint_seq == 12)
+    cluster.until(lambda: cluster.replica(0).stable_checkpoint_seq >= 12)
     assert _stable_snapshot_bytes(cluster, 0) > 2 * STATE_CHUNK_BYTES
     liar = cluster.nodes[1].signer
     forged = []
