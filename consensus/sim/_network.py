@@ -5,7 +5,9 @@ the simulator's generator: dropped, delivered once, or delivered twice, each cop
 own random delay, so reordering falls out of the delays. A partition cuts a group of
 endpoints off from everyone else during a window of ticks; a message crossing the cut is
 lost whether it was sent or due during the window. A restriction (used for Twins) limits an
-endpoint to a fixed set of peers for the whole run.
+endpoint to a fixed set of peers for the whole run. A frame over the transports' limit
+(1 MiB) is dropped and counted, as a real transport does; the runner reports one from an
+honest node as a violation.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .._frame_bounds import FRAME_LIMIT_BYTES
 from ._rng import Rng
 
 
@@ -77,6 +80,8 @@ class NetworkStats:
     dropped: int = 0
     duplicated: int = 0
     cut: int = 0
+    oversized: int = 0
+    largest_frame: int = 0
     max_in_flight: int = 0
 
 
@@ -89,6 +94,7 @@ class Network:
     faults_end_tick: int
     partitions: tuple[Partition, ...] = ()
     reliable: LinkFaults = RELIABLE
+    max_frame_bytes: int = FRAME_LIMIT_BYTES
     stats: NetworkStats = field(default_factory=NetworkStats)
     _queue: list[tuple[int, int, Delivery]] = field(default_factory=list)
     _counter: int = 0
@@ -107,6 +113,10 @@ class Network:
 
     def send(self, src: int, dst: int, data: bytes, now: int) -> None:
         self.stats.sent += 1
+        self.stats.largest_frame = max(self.stats.largest_frame, len(data))
+        if len(data) > self.max_frame_bytes:
+            self.stats.oversized += 1
+            return
         if not self.connected(src, dst, now):
             self.stats.cut += 1
             return

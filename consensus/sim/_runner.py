@@ -23,10 +23,16 @@ from .._messages import Envelope, Request
 from .._ready import Send
 from ._byzantine import make_behaviour
 from ._byzantine_client import ByzantineClient
+from ._flood import FreshKeyFlood
 from ._invariants import InvariantChecker, Liveness
 from ._network import Network
 from ._nodes import ClientNode, ReplicaNode
-from ._payloads import HostileSubmitter, describe_exception, kv_hostile_operation
+from ._payloads import (
+    HostileSubmitter,
+    describe_exception,
+    kv_flood_operation,
+    kv_hostile_operation,
+)
 from ._results import ScenarioResult, summarize
 from ._rng import Rng
 from ._scenario import HOSTILE_PAYLOAD, Scenario, make_scenario
@@ -75,6 +81,7 @@ class Simulation:
                                             rng.fork("attacker"), self.shell.max_frame_bytes)
             self.routes[self.attacker.signer.public_key] = [s.attacker_endpoint]
         self.hostile: list[tuple[int, HostileSubmitter]] = []
+        self.flood: FreshKeyFlood | None = None
         self._build_hostile(rng, make_signer, signers)
         self.stats: dict[str, int] = {"crashes": 0, "restarts": 0, "lost_to_down_nodes": 0}
         self.errors: list[str] = []
@@ -131,6 +138,9 @@ class Simulation:
             self.hostile.append((s.hostile_endpoint, HostileSubmitter(
                 signer, self.config, rng.fork("hostile/client"), source)))
             self.routes[signer.public_key] = [s.hostile_endpoint]
+            flood_op = source if self.workload is not None else kv_flood_operation
+            self.flood = FreshKeyFlood(make_signer, self.config, rng.fork("flood"), flood_op,
+                                       f"bitcraps/sim/flood/{s.seed}")
         if self.workload is not None:
             return
         for index, names in s.byzantine:
@@ -203,9 +213,20 @@ class Simulation:
     def _send(self, src: int, sends: list[Send]) -> None:
         for send in sends:
             wire = send.envelope.wire
+            if len(wire) > self.network.max_frame_bytes and self._honest_endpoint(src):
+                self.checker.violate(self.now, (
+                    f"frame size: honest endpoint {src} built a "
+                    f"{type(send.envelope.message).__name__} of {len(wire)} bytes, over the "
+                    f"{self.network.max_frame_bytes}-byte frame limit"))
             for key in send.recipients:
                 for dst in self.routes.get(key, ()):
                     self.network.send(src, dst, wire, self.now)
+
+    def _honest_endpoint(self, endpoint: int) -> bool:
+        node = self.nodes.get(endpoint)
+        if node is not None:
+            return node.honest
+        return endpoint != self.s.hostile_endpoint and endpoint != self.s.attacker_endpoint
 
     def _deliver(self, now: int) -> None:
         for delivery in self.network.due(now):
@@ -267,6 +288,10 @@ class Simulation:
                 for key in replicas:
                     for dst in self.routes.get(key, ()):
                         self.network.send(endpoint, dst, frame, now)
+        if self.flood is not None:
+            for envelope in self.flood.act(now):
+                self.checker.submit(envelope)
+                self._send(self.s.hostile_endpoint, [Send(replicas, envelope)])
 
     def _quiescent(self) -> bool:
         if not all(c.finished for c in self.clients.values()):
@@ -341,6 +366,8 @@ class Simulation:
             forged_by_replicas=sum(n.context.forged for n in self.nodes.values() if n.context),
             attacks_by_client=sum(self.attacker.counts.values()) if self.attacker else 0,
             hostile_payloads=sum(submitter.submitted for _, submitter in self.hostile),
+            fresh_key_requests=self.flood.submitted if self.flood is not None else 0,
+            oversized_frames=net.oversized, largest_frame=net.largest_frame,
             decoder_faults=self.shell.decoder_faults,
         )
         if self.workload is not None:
