@@ -59,6 +59,8 @@ from ._messages import OUTCOME_EXECUTED, OUTCOME_EXPIRED, OUTCOME_TABLE_FULL, OU
 REQUEST_DOMAIN = b"bitcraps/v1/request-op\x00"
 RECORD_OVERHEAD_BYTES = 128
 """What a record costs in the snapshot besides its result: key, digest, three integers."""
+RECORD_FIELDS = 6
+"""A record on the wire (`ClientTable.to_wire`): key, timestamp, result, digest, seq, horizon."""
 STALE = -1
 """`ClientTable.verdict`: a timestamp at or below the client's record: nothing happens."""
 
@@ -180,6 +182,7 @@ class ClientTable:
     # --- the snapshot's part ------------------------------------------------------------
 
     def to_wire(self) -> list[Any]:
+        """Records sorted by key, each a flat list of `RECORD_FIELDS` fields."""
         return [[key, rec.timestamp, rec.result, rec.operation_digest, rec.seq, rec.horizon_seq]
                 for key, rec in sorted(self._records.items())]
 

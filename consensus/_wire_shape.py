@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from ._clients import RECORD_FIELDS
 from ._codec import WireLimits
 from ._messages import (
     _MESSAGES,
@@ -72,8 +73,14 @@ SNAPSHOT_DEPTH = 3
 
 @cache
 def snapshot_limits(max_client_records: int) -> WireLimits:
-    """The limits of a replica's snapshot of a table holding `max_client_records` clients."""
-    return WireLimits(max_depth=SNAPSHOT_DEPTH, max_array_len=max(2, max_client_records),
+    """The limits of a replica's snapshot of a table holding `max_client_records` clients.
+
+    The longest array is the client table's (one item per record) or a record's own fields,
+    whichever is longer: a table capped under `RECORD_FIELDS` records still has records of
+    that many fields (with the cap alone, a snapshot of a small table could not be restored,
+    so a replica behind could never catch up by state transfer)."""
+    return WireLimits(max_depth=SNAPSHOT_DEPTH,
+                      max_array_len=max(2, RECORD_FIELDS, max_client_records),
                       bytes_per_array=BYTES_PER_ARRAY, bytes_per_item=BYTES_PER_ITEM,
                       slack=SLACK)
 

@@ -219,6 +219,21 @@ def test_eviction_is_the_same_on_every_replica_and_survives_state_transfer() -> 
     cluster.assert_converged()
 
 
+def test_a_full_client_table_of_any_cap_restores_from_its_snapshot() -> None:
+    """The snapshot reader's longest array is a record's fields when the cap is smaller:
+    before, a table capped under six records (a record's field count) gave snapshots no
+    replica could restore, so a replica behind never caught up by state transfer."""
+    for cap in (1, 2, 5, 6, 7):
+        cluster = Cluster(4, clients=0, max_client_records=cap)
+        for i in range(cap):
+            cluster.inject(0, sign(signer(110 + i), Request(1, add(b"n", 1), _horizon(cluster))))
+            cluster.run()
+        assert len(cluster.replica(0)._r.clients) == cap
+        snapshot = cluster.replica(0)._r.state_snapshot()
+        cluster.replica(3)._r.restore_state(snapshot)
+        assert cluster.replica(3)._r.state_snapshot() == snapshot, cap
+
+
 # --- cached replies and replays ----------------------------------------------------------------
 
 
