@@ -49,6 +49,7 @@ from .identity import NodeIdentity
 from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
 from .reply_routes import ReplyRoutes
+from .retired_tables import RetiredTables
 from .storage import SqliteStorage, StorageError, table_db_path
 from .systemd import Notifier, run_watchdog
 from .table_control import TableControl
@@ -132,6 +133,8 @@ class Node(TableControl, FormedTables):
                 await nursery.start(self.transport.run)
                 self._register_addresses()
                 await self._start_lobby(nursery)
+                self.retired_tables = await trio.to_thread.run_sync(RetiredTables.open,
+                                                                    self.config.data_dir)
                 for section in self.config.tables:
                     await self._open_table(nursery, section)
                 await self._open_stored_charters()
@@ -176,6 +179,10 @@ class Node(TableControl, FormedTables):
         replica_config = self.config.replica_config(section)
         if replica_config.index_of(self.node_identity.public_key) is None:
             self.log.warning("not a replica of this table; skipped", table_id=section.table_id)
+            return
+        retired = self.retired_refusal(section.table_id_bytes)
+        if retired is not None:  # a [[tables]] block (a charter is refused before)
+            self.log.error("table not opened", table_id=section.table_id, reason=retired)
             return
         path = table_db_path(self.config.data_dir, section.table_id_bytes)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -258,7 +265,9 @@ class Node(TableControl, FormedTables):
             policy=self._formation_policy, hosted_count=lambda: len(self.tables_by_id),
             listen_addresses=lambda: self.transport.listen_multiaddrs,
             candidate_peers=self._candidate_peers, open_charter=self._open_charter,
-            hosted_for=self.hosted_for, is_hosted=lambda t: t in self.tables_by_id)
+            hosted_for=self.hosted_for, is_hosted=lambda t: t in self.tables_by_id,
+            is_retired=self.retired_tables.__contains__,
+            retired_full=lambda: self.retired_tables.full)
         self.formation.serve()
 
     def _formation_policy(self) -> FormationPolicy:
@@ -287,6 +296,7 @@ class Node(TableControl, FormedTables):
         """Open a table formed at run time (idempotent); stored first, so it outlives us."""
         if charter.table_id in self.tables_by_id:
             return
+        await self._refuse_retired(charter.table_id)  # TableRetired, a ValueError
         section = _section_for(charter)
         if store:
             await trio.to_thread.run_sync(self.charters.save, charter)

@@ -13,6 +13,9 @@ bounded per requester:
   default 4: a table of 1 to 3 replicas tolerates no faulty one, so hosting one is an explicit
   choice of the operator).
 - `node.host_allowlist`: when not empty, only those keys may ask.
+- Retired tables (`retired_tables`): a CHARTER for a table this node retired is refused
+  (it is never opened again from scratch); once the retired list is full, offers and
+  charters from others are refused (``retired_full``) until the operator acts.
 
 A refusal carries a message for the requester and a short `reason` for the node's metrics
 (`bitcraps_host_protocol_events_total{event="offer_refused",reason="full"}`).
@@ -28,6 +31,7 @@ __all__ = [
     "MAX_HELD_OFFERS",
     "MAX_OFFERS_PER_REQUESTER",
     "OFFER_HOLD_S",
+    "RETIRED_FULL",
     "HostLimits",
     "HeldOffer",
     "OfferBook",
@@ -97,6 +101,10 @@ class OfferBook:
         return len(self.held)
 
 
+RETIRED_FULL = Refusal("retired_full", "this node's list of retired tables is full: it "
+                       "hosts no new tables for others until its operator clears it")
+
+
 def refuse_asker(limits: HostLimits, host_tables: bool, caller: bytes) -> Refusal | None:
     if not host_tables:
         return Refusal("not_hosting", "this node does not host tables (node.host_tables)")
@@ -108,11 +116,13 @@ def refuse_asker(limits: HostLimits, host_tables: bool, caller: bytes) -> Refusa
 
 def refuse_offer(limits: HostLimits, *, host_tables: bool, max_tables: int, games: tuple[str, ...],
                  caller: bytes, game: str, book: OfferBook, hosted: int,
-                 hosted_for_caller: int) -> Refusal | None:
+                 hosted_for_caller: int, retired_full: bool = False) -> Refusal | None:
     """Why this node refuses an OFFER, or None to accept it (`book` already pruned)."""
     refused = refuse_asker(limits, host_tables, caller)
     if refused is not None:
         return refused
+    if retired_full:
+        return RETIRED_FULL
     if game not in games:
         return Refusal("unknown_game", f"unknown game (this node plays: {', '.join(games)})")
     if book.held_by(caller) >= MAX_OFFERS_PER_REQUESTER:
@@ -130,7 +140,8 @@ def refuse_offer(limits: HostLimits, *, host_tables: bool, max_tables: int, game
 def refuse_charter(limits: HostLimits, *, host_tables: bool, max_tables: int,
                    caller: bytes, public_key: bytes, replicas: tuple[bytes, ...],
                    creator: bytes, game: str, offer: HeldOffer | None, hosted: int,
-                   hosted_for_caller: int, already_hosted: bool) -> Refusal | None:
+                   hosted_for_caller: int, already_hosted: bool, retired: bool = False,
+                   retired_full: bool = False) -> Refusal | None:
     """Why this node refuses a CHARTER (its signature already checked), or None."""
     if offer is None or creator != caller:
         return Refusal("no_offer", "no open offer from this creator for that table")
@@ -139,6 +150,11 @@ def refuse_charter(limits: HostLimits, *, host_tables: bool, max_tables: int,
     refused = refuse_asker(limits, host_tables, caller)
     if refused is not None:
         return refused
+    if retired:
+        return Refusal("retired", "this node retired that table: it never started here, and "
+                       "a table is never opened again from scratch")
+    if retired_full:
+        return RETIRED_FULL
     if len(replicas) < limits.min_replicas:
         return Refusal("too_few_replicas", f"this node hosts tables of at least "
                        f"{limits.min_replicas} replicas (node.host_min_replicas); this one "

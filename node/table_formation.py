@@ -140,6 +140,8 @@ class TableFormation:
     offers: OfferBook = field(default_factory=OfferBook)
     hosted_for: Callable[[bytes], int] = lambda creator: 0  # tables formed by `creator`
     is_hosted: Callable[[bytes], bool] = lambda table_id: False
+    is_retired: Callable[[bytes], bool] = lambda table_id: False  # `retired_tables`
+    retired_full: Callable[[], bool] = lambda: False
     events: Counter[str] = field(default_factory=Counter)
     """Host-protocol events, "event" or "event:reason" (`count`)."""
 
@@ -184,7 +186,8 @@ class TableFormation:
         refused = refuse_offer(
             policy.limits, host_tables=policy.host_tables, max_tables=policy.max_hosted_tables,
             games=policy.games, caller=caller, game=request.game, book=self.offers,
-            hosted=self.hosted_count(), hosted_for_caller=self.hosted_for(caller))
+            hosted=self.hosted_count(), hosted_for_caller=self.hosted_for(caller),
+            retired_full=self.retired_full())
         if refused is not None:
             self.count("offer_refused", refused.reason)
             return HostReply(False, refused.message)
@@ -201,7 +204,8 @@ class TableFormation:
             caller=caller, public_key=self.public_key, replicas=charter.replicas,
             creator=charter.creator, game=charter.game, offer=offer,
             hosted=self.hosted_count(), hosted_for_caller=self.hosted_for(caller),
-            already_hosted=self.is_hosted(charter.table_id))
+            already_hosted=self.is_hosted(charter.table_id),
+            retired=self.is_retired(charter.table_id), retired_full=self.retired_full())
         if refused is not None:
             self.count("charter_refused", refused.reason)
             return HostReply(False, refused.message)
