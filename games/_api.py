@@ -64,6 +64,7 @@ class Code(StrEnum):
     ROLL_PENDING = "roll_pending"
     OPEN_BETS = "open_bets"
     NOTHING_TO_CASH_OUT = "nothing_to_cash_out"
+    CANNOT_PAY = "cannot_pay"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,10 @@ class NodeControl(Protocol):
     def peers(self) -> list[dict[str, Any]]:
         """[{"peer": hex, "addresses": [...], "connected": bool, "transport": str}]"""
 
+    async def connect_peer(self, address: str) -> dict[str, Any]:
+        """Dial a multiaddr ending in /p2p/<peer id> now and keep it for this run:
+        {"peer": hex, "peer_id", "address", "connected": true}; ControlError if it cannot."""
+
     def tables(self) -> list[dict[str, Any]]:
         """[{"table_id": hex, "game", "replicas": [hex], "view", "last_executed_seq", ...}]"""
 

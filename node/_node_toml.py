@@ -73,18 +73,28 @@ tcp_host = "127.0.0.1"
 tcp_port = 0
 
 [network]
-# libp2p listen addresses (multiaddrs). Port 0 picks a free port. TCP connections use Noise
-# and yamux; an address such as "/ip4/0.0.0.0/udp/4001/quic-v1" adds QUIC v1 (TLS 1.3 and
-# QUIC's own streams), where a peer that vanished is noticed after 10 s of silence.
-listen_addrs = ["/ip4/127.0.0.1/tcp/0"]
+# libp2p listen addresses (multiaddrs). The default port, 7420, stays the same across
+# restarts, so other nodes' bootstrap entries keep working (port 0 would pick a new free port
+# at each start). Other machines reach this node only on an address of this host: use it
+# here, e.g. "/ip4/192.0.2.10/tcp/7420" (0.0.0.0 listens on every interface but is no
+# address a peer can dial). The node owns its ports: one in use by another process is
+# refused at start, never shared. TCP connections use Noise and yamux; an address such as
+# "/ip4/192.0.2.10/udp/7420/quic-v1" adds QUIC v1 (TLS 1.3 and QUIC's own streams), where a
+# peer that vanished is noticed after 10 s of silence.
+listen_addrs = ["/ip4/127.0.0.1/tcp/7420"]
 
-# Peers to dial at start: "/ip4/<addr>/tcp/<port>/p2p/<peer id>" (or /ip6/, /dns4/, /dns6/,
-# /dns/). Reloadable: new entries are dialed on SIGHUP.
+# Peers to dial at start, as many as you like: "/ip4/<addr>/tcp/<port>/p2p/<peer id>" (or
+# /ip6/, /dns4/, /dns6/, /dns/). `bitcraps init` and `bitcraps id` print this node's.
+# Reloadable: new entries are dialed on SIGHUP.
 bootstrap = []
 
-# Find peers on the local network with mDNS (multicast DNS) and dial them. Default: false
-# (this template turns it on).
-mdns = true
+# Find peers on the local network with mDNS (multicast DNS) and dial them. Default: false.
+# Consequence: with mdns on and host_tables on (above), anyone on this LAN can find this node
+# and enlist it as a replica of their tables (within the host_* limits). To turn it on, also
+# choose one: node.host_allowlist (only those peers), node.host_tables = false, or
+# mdns_hosting = true (you accept strangers' tables); otherwise the node warns at start.
+mdns = false
+mdns_hosting = false
 
 [consensus]
 # Length of one protocol tick in milliseconds; every timeout below counts ticks.

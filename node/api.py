@@ -5,6 +5,8 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/identity                      control.identity()
     GET  /v1/status                        control.status()
     GET  /v1/peers                         {"peers": control.peers()}
+    POST /v1/peers                         {"address": multiaddr with /p2p/<peer id>}
+                                           -> control.connect_peer(): dialed now
     GET  /v1/tables                        {"tables": control.tables()}
     POST /v1/tables                        {"game": str, "replicas": int, "min_bet"?: int,
                                            "max_bet"?: int, "seats"?: int,
@@ -67,6 +69,7 @@ MAX_BODY_BYTES = 1 << 20
 MAX_OPERATIONS = 1024
 MAX_CHIPS = 1 << 62  # the most chips on a table at once (the games' ledger)
 MAX_ROLL_DIGITS = 19
+MAX_ADDRESS_CHARS = 1024  # a multiaddr for `peers connect`
 # POST /v1/tables: each integer field's range (replicas as the charter allows them).
 TABLE_LIMITS = {"replicas": (1, 64), "min_bet": (0, MAX_CHIPS), "max_bet": (0, MAX_CHIPS),
                 "seats": (0, 1024), "shooter_timeout_s": (1, MAX_SHOOTER_TIMEOUT_S)}
@@ -184,6 +187,13 @@ def build_app(
     async def peers(request: Request) -> Response:
         return JSONResponse({"peers": control.peers()})
 
+    async def connect_peer(request: Request) -> Response:
+        body = await read_json(request)
+        address = field(body, "address", str, "a multiaddr")
+        if not 0 < len(address) <= MAX_ADDRESS_CHARS:
+            raise _BadRequest(f"field 'address' must be 1 to {MAX_ADDRESS_CHARS} characters")
+        return JSONResponse(await control.connect_peer(address))
+
     async def tables(request: Request) -> Response:
         return JSONResponse({"tables": control.tables()})
 
@@ -278,6 +288,7 @@ def build_app(
         Route("/v1/identity", endpoint(identity), methods=["GET"]),
         Route("/v1/status", endpoint(status), methods=["GET"]),
         Route("/v1/peers", endpoint(peers), methods=["GET"]),
+        Route("/v1/peers", endpoint(connect_peer), methods=["POST"]),
         Route("/v1/tables", endpoint(tables), methods=["GET"]),
         Route("/v1/tables", endpoint(create_table), methods=["POST"]),
         Route("/v1/lobby", endpoint(lobby), methods=["GET"]),

@@ -25,6 +25,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 
 from bitcraps.node._cli_errors import CliError
@@ -76,6 +77,11 @@ def build_parser(command_modules: list[str] | None = None) -> argparse.ArgumentP
         prog=PROG,
         description="BitCraps: a peer-to-peer casino node.",
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
+    parser.add_argument("--data-dir", dest="global_data_dir", metavar="DIR", type=Path,
+                        default=None,
+                        help="the node's data dir, for any command (same as the command's "
+                             "own --data-dir)")
     subparsers = parser.add_subparsers(title="commands", metavar="<command>", dest="command")
 
     version_parser = subparsers.add_parser("version", help="print the bitcraps version")
@@ -113,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # argparse: --help, or a usage error already printed
             return _system_exit_code(exc)
+        _apply_global_data_dir(args)
         run: Run | None = getattr(args, "run", None)
         if run is None:
             parser.print_help(sys.stderr)
@@ -128,9 +135,43 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _lean_modules(argv: list[str]) -> list[str] | None:
-    command = next((arg for arg in argv if not arg.startswith("-")), None)
-    module = LEAN_COMMANDS.get(command or "")
+    module = LEAN_COMMANDS.get(_command_name(argv) or "")
     return None if module is None else [module]
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand's name: the first word that is neither an option nor the value of the
+    global --data-dir."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--data-dir":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _apply_global_data_dir(args: argparse.Namespace) -> None:
+    """`bitcraps --data-dir DIR status` is `bitcraps status --data-dir DIR` (the command's own
+    option wins when both are given)."""
+    chosen = getattr(args, "global_data_dir", None)
+    if chosen is not None and getattr(args, "data_dir", None) is None:
+        args.data_dir = chosen
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (no cost otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"{PROG} {_package_version()}")
+        parser.exit(EXIT_OK)
 
 
 def _run_version(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""``bitcraps id|status|peers|tables|stop|config``: ask the running daemon over its control API.
+"""``bitcraps id|status|peers [connect]|tables|stop|config``: ask the running daemon over its
+control API.
 
 The daemon is found through its data dir (``--data-dir``, else ``$BITCRAPS_DATA_DIR``, else
 ``~/.local/share/bitcraps``): the socket ``control.sock`` and the cookie ``control.cookie``
@@ -25,15 +26,20 @@ if TYPE_CHECKING:
 __all__ = ["add_parser", "api_client", "control_options", "print_fields", "print_json"]
 
 
-def control_options() -> argparse.ArgumentParser:
-    """The options every command that talks to the daemon takes (a parent parser)."""
+def control_options(*, nested: bool = False) -> argparse.ArgumentParser:
+    """The options every command that talks to the daemon takes (a parent parser).
+    ``nested``: for an action under a command that takes them too (`peers connect`): no
+    defaults of its own, so `peers --json connect ADDR` keeps the command's value."""
+    default = argparse.SUPPRESS if nested else None
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, default=None,
+    common.add_argument("--data-dir", type=Path, default=default,
                         help="the daemon's data dir (default $BITCRAPS_DATA_DIR or "
                              "~/.local/share/bitcraps)")
-    common.add_argument("--socket", type=Path, default=None,
+    common.add_argument("--socket", type=Path, default=default,
                         help="control socket (default <data-dir>/control.sock)")
-    common.add_argument("--json", action="store_true", help="print the API's JSON")
+    common.add_argument("--json", action="store_true",
+                        default=argparse.SUPPRESS if nested else False,
+                        help="print the API's JSON")
     return common
 
 
@@ -43,12 +49,24 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     for name, help_text, run in [
         ("id", "print this node's identity", _run_id),
         ("status", "print the daemon's status", _run_status),
-        ("peers", "list known peers", _run_peers),
         ("tables", "list the tables this node hosts and those the lobby knows", _run_tables),
         ("stop", "ask the daemon to shut down cleanly", _run_stop),
     ]:
         parser = subparsers.add_parser(name, help=help_text, parents=[common])
         parser.set_defaults(run=run)
+
+    peers = subparsers.add_parser("peers", help="list known peers, or connect to one",
+                                  parents=[common])
+    peers.set_defaults(run=_run_peers)
+    peer_actions = peers.add_subparsers(title="actions", metavar="<action>", dest="action")
+    connect = peer_actions.add_parser(
+        "connect", help="dial a peer now and keep its address for this run",
+        description="Dial MULTIADDR (/ip4/<addr>/tcp/<port>/p2p/<peer id>, as `bitcraps init` "
+                    "prints a node's) now; the daemon keeps the address until it stops (list "
+                    "it in network.bootstrap to keep it across restarts).",
+        parents=[control_options(nested=True)])
+    connect.add_argument("address", metavar="MULTIADDR")
+    connect.set_defaults(run=_run_peers_connect)
 
     config = subparsers.add_parser("config", help="show or change the daemon's configuration")
     actions = config.add_subparsers(title="actions", metavar="<action>", dest="action")
@@ -140,6 +158,15 @@ def _run_peers(args: argparse.Namespace) -> int:
         state = "connected" if peer.get("connected") else "disconnected"
         print(f"{_short(peer.get('peer'))}  {state:<12}  {peer.get('transport', '-'):<8}  "
               f"{_text(peer.get('addresses', []))}")
+    return 0
+
+
+def _run_peers_connect(args: argparse.Namespace) -> int:
+    answer = api_client(args).post("/v1/peers", {"address": args.address})
+    if args.json:
+        print_json(answer)
+    else:
+        print(f"connected to {answer.get('peer_id', '-')} ({_short(answer.get('peer'))})")
     return 0
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from bitcraps.node._cli_errors import CliError
 from bitcraps.node._node_toml import TEMPLATE
@@ -41,7 +42,7 @@ def render_config(data_dir: Path) -> str:
     return _DATA_DIR_LINE.sub(lambda _: f"data_dir = {value}", TEMPLATE, count=1)
 
 
-def init_node(data_dir: Path, force_config: bool = False) -> dict[str, str]:
+def init_node(data_dir: Path, force_config: bool = False) -> dict[str, Any]:
     """Create the node's files in ``data_dir``; CliError on any problem. Returns what it did."""
     data_dir = data_dir.expanduser().absolute()
     identity_path = data_dir / IDENTITY_FILE
@@ -66,12 +67,21 @@ def init_node(data_dir: Path, force_config: bool = False) -> dict[str, str]:
     if config_note == "written":
         _write_config(config_path, render_config(data_dir))
     try:
-        load_config(config_path, env={})
+        config = load_config(config_path, env={})
     except ConfigError as exc:
         raise CliError(f"the node's identity was created, but {config_path} is invalid: "
                        f"{exc}") from None
-    return {"node_id": identity.node_id, "data_dir": str(data_dir),
-            "identity": str(identity_path), "config": str(config_path), "config_note": config_note}
+    peer_id = _peer_id(identity.public_key)
+    return {"node_id": identity.node_id, "peer_id": peer_id,
+            "bootstrap": [f"{address}/p2p/{peer_id}" for address in config.network.listen_addrs],
+            "data_dir": str(data_dir), "identity": str(identity_path),
+            "config": str(config_path), "config_note": config_note}
+
+
+def _peer_id(public_key: bytes) -> str:
+    from bitcraps.transports.libp2p_transport import peer_id_for  # py-libp2p: only here
+
+    return peer_id_for(public_key)
 
 
 def _write_config(path: Path, text: str) -> None:
@@ -91,8 +101,14 @@ def _write_config(path: Path, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir if args.data_dir is not None else default_data_dir()
     done = init_node(data_dir, force_config=args.force_config)
-    print(f"node id:  {done['node_id']}")
-    print(f"data dir: {done['data_dir']}")
-    print(f"identity: {done['identity']}")
-    print(f"config:   {done['config']} ({done['config_note']})")
+    print(f"node id:   {done['node_id']}")
+    print(f"peer id:   {done['peer_id']}")
+    for address in done["bootstrap"]:
+        print(f"bootstrap: {address}")
+    print(f"data dir:  {done['data_dir']}")
+    print(f"identity:  {done['identity']}")
+    print(f"config:    {done['config']} ({done['config_note']})")
+    print("Other nodes list a bootstrap line above in their network.bootstrap; where it "
+          "shows 127.0.0.1 or 0.0.0.0, put an address of this host that they can reach "
+          "(and listen on it: network.listen_addrs).")
     return 0

@@ -41,6 +41,7 @@ from bitcraps.node._cookie import default_data_dir
 
 __all__ = [
     "CONFIG_FILE",
+    "DEFAULT_LISTEN_PORT",
     "ENV_PREFIX",
     "RELOADABLE_KEYS",
     "ApiSection",
@@ -61,6 +62,7 @@ __all__ = [
 CONFIG_FILE = "node.toml"
 ENV_PREFIX = "BITCRAPS_"
 CONTROL_SOCKET = "control.sock"
+DEFAULT_LISTEN_PORT = 7420  # libp2p TCP, in the default network.listen_addrs
 
 # Keys SIGHUP may change in a running node. Everything else (addresses, the data dir, the
 # protocol's shape, the tables) needs a restart.
@@ -144,9 +146,13 @@ class ApiSection(_Section):
 
 
 class NetworkSection(_Section):
-    listen_addrs: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/0",)
+    # A fixed port (port 0 would change at each start and break other nodes' bootstrap).
+    listen_addrs: tuple[str, ...] = (f"/ip4/127.0.0.1/tcp/{DEFAULT_LISTEN_PORT}",)
     bootstrap: tuple[str, ...] = ()
     mdns: bool = False
+    # The operator accepts that with mdns and host_tables on, any peer on the LAN may enlist
+    # this node as a replica of its tables (without it the daemon warns at start).
+    mdns_hosting: bool = False
 
     @field_validator("listen_addrs")
     @classmethod

@@ -41,11 +41,14 @@ from ._control import ControlError
 from .accel_setup import AccelUnavailable, client_pool_signer, select_signature_verifier
 from .client_stamps import StampFile
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
+from .data_dir_lock import lock_data_dir
+from .disk_check import check_data_dir
 from .formed_tables import FormedTables
 from .game_hosting import GAMES, host_craps, make_application, shooter_timeout_params
 from .host_policy import HostLimits
 from .hosted_table import HostedTable, describe_table, table_failure
 from .identity import NodeIdentity
+from .liveness import STALL_S, Liveness
 from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
 from .reply_routes import ReplyRoutes
@@ -64,18 +67,22 @@ DRAIN_SECONDS = 5.0
 LOBBY_FLUSH_S = 0.2
 WARM_INTERVAL_S = 1.0
 VERIFY_THREADS = 2
+CONNECT_TIMEOUT_S = 10.0  # `bitcraps peers connect`: dial, Noise, yamux and a stream
 CLIENT_POOL = 64  # API requests in flight per table: extra client keys, derived from ours
 
 
 class _TimedStorage:
-    """Storage whose every durable write is timed into the node's histogram."""
+    """Storage whose every durable write is timed into the node's histogram and tracked by
+    its liveness (a write stuck in flight stops the watchdog)."""
 
-    def __init__(self, storage: SqliteStorage, metrics: NodeMetrics) -> None:
+    def __init__(self, storage: SqliteStorage, metrics: NodeMetrics,
+                 liveness: Liveness) -> None:
         self.storage = storage
         self._seconds = metrics.storage_write_seconds
+        self._liveness = liveness
 
     def write(self, records: Sequence[Record], sync: bool = True) -> None:
-        with self._seconds.time():
+        with self._seconds.time(), self._liveness.writing():
             self.storage.write(records, sync)
 
 
@@ -84,7 +91,8 @@ class Node(TableControl, FormedTables):
 
     def __init__(self, config: NodeConfig, identity: NodeIdentity, *,
                  config_path: Path | None = None, notifier: Notifier | None = None,
-                 verify_batch: Callable[..., list[bool]] | None = None) -> None:
+                 verify_batch: Callable[..., list[bool]] | None = None,
+                 liveness_stall_s: float = STALL_S) -> None:
         from bitcraps.transports.libp2p_transport import Libp2pTransport
 
         self.config = config
@@ -93,6 +101,9 @@ class Node(TableControl, FormedTables):
         self.notifier = notifier or Notifier.from_env()
         self.metrics = NodeMetrics()
         self.log = get_logger("bitcraps.node")
+        self.liveness = Liveness(config.data_dir, stall_s=liveness_stall_s,
+                                 on_problem=lambda problem: self.log.error(
+                                     "data dir not writable", problem=problem))
         self.transport = Libp2pTransport(identity.seed,
                                          listen_addrs=config.network.listen_addrs,
                                          enable_mdns=config.network.mdns)
@@ -126,9 +137,14 @@ class Node(TableControl, FormedTables):
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self._started_at = trio.current_time()
+        # Before anything in the data dir is touched: one daemon per dir, and a dir that
+        # takes a write (a full disk stops the node here, before READY=1).
+        data_dir_lock = lock_data_dir(self.config.data_dir)
         try:
+            await trio.to_thread.run_sync(check_data_dir, self.config.data_dir)
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                await nursery.start(self.liveness.run)
                 await self._start_accel()
                 await nursery.start(self.transport.run)
                 self._register_addresses()
@@ -161,6 +177,7 @@ class Node(TableControl, FormedTables):
                 close = getattr(part, "close", None)
                 if close is not None:
                     close()
+            data_dir_lock.release()
 
     async def _drain(self, nursery: trio.Nursery) -> None:
         self.notifier.stopping("draining")
@@ -199,7 +216,8 @@ class Node(TableControl, FormedTables):
         events: list[Event] = []
         assert self._verify_batch is not None, "tables open after _start_accel"
         shell = TableShell(
-            config=replica_config, replica=replica, storage=_TimedStorage(storage, self.metrics),
+            config=replica_config, replica=replica, storage=_TimedStorage(storage, self.metrics,
+                                                                self.liveness),
             signer=self.node_identity, verify_batch=self._verify_batch,
             verify_inline=_verify_inline,
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
@@ -379,6 +397,36 @@ class Node(TableControl, FormedTables):
             if named is not None and named != self.node_identity.public_key:
                 self.transport.add_peer_address(named, address)
 
+    async def connect_peer(self, address: str) -> dict[str, Any]:
+        """`bitcraps peers connect`: dial ``address`` (a multiaddr ending in /p2p/<peer id>)
+        now; the address stays in the address book for this run (a network.bootstrap entry
+        keeps it across restarts)."""
+        from bitcraps.transports._interface import TransportError
+        from bitcraps.transports.libp2p_transport import peer_id_for
+
+        from .config import NetworkSection
+
+        try:
+            NetworkSection(bootstrap=(address,))  # the same rules as a bootstrap entry
+        except ValueError:
+            raise ControlError("not a peer address: give /ip4/<addr>/tcp/<port>/p2p/<peer id> "
+                               "(or /ip6/, /dns4/, /dns6/, /dns/; udp/<port>/quic-v1)") from None
+        key = public_key_for_multiaddr(address)
+        if key is None:
+            raise ControlError("the address's /p2p/ part is not an Ed25519 peer id")
+        if key == self.node_identity.public_key:
+            raise ControlError("that address names this node itself")
+        self.transport.add_peer_address(key, address)
+        try:
+            with trio.fail_after(CONNECT_TIMEOUT_S):
+                await self.transport.connect(key)
+        except (TransportError, trio.TooSlowError) as exc:
+            reason = "timed out" if isinstance(exc, trio.TooSlowError) else "failed"
+            raise ControlError(f"dialing peer {key.hex()} {reason}; its address is kept for "
+                               "this run and dialed again on the next send", 502) from None
+        return {"peer": key.hex(), "peer_id": peer_id_for(key),
+                "address": address, "connected": True}
+
     async def _send_frame(self, peer: bytes, frame: bytes) -> None:
         # Queued, not awaited: the table's per-peer sender hands over its next frame at once
         # and the transport's writer coalesces what piled up (failures: transport counters).
@@ -477,18 +525,24 @@ class Node(TableControl, FormedTables):
         self.metrics.table_progress(table_id, replica.view, replica.last_executed_seq)
 
     def healthy(self) -> bool:
-        """Serving, and no table has waited on pending requests for long without progress."""
-        if self._stop.is_set():
-            return False
+        """This node's own liveness, which the systemd watchdog reflects: serving, its loop
+        turning (the caller runs on it), no durable write stuck and the data dir taking
+        writes. Never a table's progress nor other nodes' health (`stalled_tables`)."""
+        return not self._stop.is_set() and self.liveness.alive()
+
+    def stalled_tables(self) -> int:
+        """Tables that have waited on pending requests for long without progress: most often
+        their fellow replicas are down or cut off. Failed tables are counted apart."""
         now = trio.current_time()
+        stalled = 0
         for table in self.tables_by_id.values():
-            if table_failure(table):  # listed as failed; the node itself is fine
+            if table_failure(table):  # listed as failed
                 continue
             pending = table.shell.replica.statistics()["pending_requests"]
             window_s = 20 * table.config.view_change_timeout_ticks * self._tick_seconds
             if pending and now - table.last_progress > window_s:
-                return False
-        return True
+                stalled += 1
+        return stalled
 
     @property
     def _tick_seconds(self) -> float:
@@ -567,6 +621,8 @@ class Node(TableControl, FormedTables):
             "version": version("bitcraps"),
             "uptime_s": round(trio.current_time() - (self._started_at or trio.current_time()), 3),
             "healthy": self.healthy(),
+            "liveness_problem": self.liveness.problem(),
+            "tables_stalled": self.stalled_tables(),
             "tables": len(self.tables_by_id),
             "tables_failed": sum(1 for t in self.tables_by_id.values() if table_failure(t)),
             "peers": sum(1 for p in self.transport.peers() if p.connected),

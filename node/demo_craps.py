@@ -72,7 +72,8 @@ def _bets_for(game: dict[str, Any], me: str, rng: random.Random) -> list[dict[st
         for bet in mine:
             if bet["kind"] in ("pass", "come", "dont_pass", "dont_come") and bet["number"] \
                     and not any(o.get("base") == bet["bet_id"] for o in mine):
-                choices.append({"action": "odds", "bet_id": bet["bet_id"], "amount": 10})
+                # 30: a multiple that odds and lay odds on every point are taken in
+                choices.append({"action": "odds", "bet_id": bet["bet_id"], "amount": 30})
                 break
     side = rng.choice([
         {"kind": "field", "amount": 5}, {"kind": "place", "amount": 12, "number": 6},

@@ -24,6 +24,8 @@ from libp2p.stream_muxer.yamux.yamux import Yamux, YamuxStream
 from libp2p.transport.quic.config import QUICTransportConfig
 from multiaddr import Multiaddr
 
+from ._listen_ports import own_listen_ports
+
 ED25519_PUBLIC_KEY_BYTES = 32
 ED25519_SEED_BYTES = 32
 
@@ -80,6 +82,7 @@ def build_host(
         raise ValueError(f"an Ed25519 seed is 32 bytes, not {len(seed)}")
     logging.getLogger("libp2p").propagate = True
     _quiet_protocol_refusals()
+    own_listen_ports()  # never SO_REUSEPORT: a port in use is refused, not shared
     key_pair = create_new_key_pair(bytes(seed))
     noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
     host = new_host(

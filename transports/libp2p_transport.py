@@ -65,6 +65,7 @@ from ._libp2p_host import (
     peer_id_for,
     public_key_from_id,
 )
+from ._listen_ports import ListenError, check_listening, probe_listen_addrs
 from .fair_queue import FairQueue
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROTOCOL_ID",
     "Libp2pTransport",
+    "ListenError",
     "open_libp2p_transport",
     "peer_id_for",
 ]
@@ -298,7 +300,10 @@ class Libp2pTransport:
                 self._nursery = nursery
                 self._host.set_stream_handler(PROTOCOL_ID, self._handle_stream)
                 self._host.get_network().register_notifee(_Notifee(self))
+                probe_listen_addrs(self._listen_addrs)  # a port in use: refused, not shared
                 async with self._host.run(listen_addrs=self._listen_addrs):
+                    check_listening(self._host.get_network().listeners,
+                                    self._listen_addrs)
                     self._listen_multiaddrs = tuple(str(a) for a in self._host.get_addrs())
                     try:
                         task_status.started()

@@ -21,6 +21,7 @@ from ._actions import (
 )
 from ._bets import max_win, new_bet
 from ._kinds import LINE_BETS, STAKE_DIVISOR, SWITCHABLE_BETS, BetKind, describe, takes_number
+from ._payable import check_odds_amount, check_pays
 from ._payouts import multi_roll_pays
 from ._state import Bet, CrapsState
 
@@ -74,8 +75,10 @@ def _validate_bet(state: CrapsState, action: PlaceBet) -> Rejection | None:
     if action.amount % divisor:
         return Rejection(Code.BAD_AMOUNT, f"a {name} bet must be a multiple of {divisor}")
     bet = new_bet(state.next_bet_id, action.player, kind, number, action.amount, cfg)
-    return _room_for_bet(state, action.player) or state.ledger.check_escrow(
-        action.player, bet.escrow, max_win(bet, cfg)
+    return (
+        check_pays(bet, cfg)
+        or _room_for_bet(state, action.player)
+        or state.ledger.check_escrow(action.player, bet.escrow, max_win(bet, cfg))
     )
 
 
@@ -102,8 +105,11 @@ def _validate_odds(state: CrapsState, action: PlaceOdds) -> Rejection | None:
     kind = BetKind.ODDS if base.kind in (BetKind.PASS, BetKind.COME) else BetKind.LAY_ODDS
     cfg = state.config
     bet = new_bet(state.next_bet_id, action.player, kind, point, action.amount, cfg, base.bet_id)
-    return _room_for_bet(state, action.player) or state.ledger.check_escrow(
-        action.player, bet.escrow, max_win(bet, cfg)
+    return (
+        check_odds_amount(kind, point, action.amount)
+        or check_pays(bet, cfg)
+        or _room_for_bet(state, action.player)
+        or state.ledger.check_escrow(action.player, bet.escrow, max_win(bet, cfg))
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from craps_helpers import ALICE, FACES, HARD, act, roll, roll_total, settled, table
+from craps_helpers import ALICE, FACES, HARD, TABLE, act, roll, roll_total, settled, table
 
 from bitcraps.games.craps import (
     BetKind,
+    Code,
     CrapsState,
     Outcome,
     PlaceBet,
@@ -321,18 +322,21 @@ def test_fractions_of_a_chip_go_to_the_bank(
     assert result is not None and (result.paid, result.commission) == (paid, fee), exact
 
 
-def test_odds_and_lay_round_down_and_commission_rounds_up() -> None:
+def test_lay_rounds_down_and_commission_rounds_up_and_odds_never_round() -> None:
     state = table(TableConfig(min_bet=1))
     state, (line,) = act(state, PlaceBet(ALICE, K.PASS, 5))
     state = _with_point(state, 5)
-    state, (odds,) = act(state, PlaceOdds(ALICE, line.bet_id, 5))  # 3:2 on 5 is 7.5
+    # 3:2 on 5 chips would be 7.5: odds on 5 are taken in even amounts, so they never round
+    rejection = TABLE.validate(state, PlaceOdds(ALICE, line.bet_id, 5))
+    assert rejection is not None and rejection.code is Code.BAD_AMOUNT
+    state, (odds,) = act(state, PlaceOdds(ALICE, line.bet_id, 6))
     state, (lay,) = act(state, PlaceBet(ALICE, K.LAY, 5, 9))  # 2:3 on 5 is 10/3
     state, events = roll_total(state, 7)
     lay_result = settled(events, lay.bet_id)
     assert lay_result is not None and (lay_result.paid, lay_result.commission) == (2, 1)
     state, (line,) = act(state, PlaceBet(ALICE, K.PASS, 5))
     state = _with_point(state, 5)
-    state, (odds,) = act(state, PlaceOdds(ALICE, line.bet_id, 5))
+    state, (odds,) = act(state, PlaceOdds(ALICE, line.bet_id, 6))
     state, events = roll_total(state, 5)
     odds_result = settled(events, odds.bet_id)
-    assert odds_result is not None and odds_result.paid == 7
+    assert odds_result is not None and odds_result.paid == 9

@@ -71,6 +71,14 @@ class InMemoryControl:
     def peers(self) -> list[dict[str, Any]]:
         return [dict(p) for p in self.peer_list]
 
+    async def connect_peer(self, address: str) -> dict[str, Any]:
+        _, _, peer = address.rpartition("/p2p/")
+        if not peer:
+            raise ControlError("not a peer address")
+        self.peer_list.append({"peer": peer, "addresses": [address], "connected": True,
+                               "transport": "libp2p"})
+        return {"peer": peer, "peer_id": peer, "address": address, "connected": True}
+
     def tables(self) -> list[dict[str, Any]]:
         return [{"table_id": t.table_id, "game": t.game, "replicas": list(t.replicas),
                  "view": t.view, "last_executed_seq": len(t.log)}

@@ -77,9 +77,10 @@ def test_the_template_loads_to_the_defaults(tmp_path: Path) -> None:
         if section == "api":
             assert config.api.tcp_port == defaults.api.tcp_port == 0
             assert config.api.tcp_host == defaults.api.tcp_host
-        elif section == "network":  # mDNS: off by default (tests), on in the template
-            assert config.network.mdns is True and defaults.network.mdns is False
-            assert config.network.model_copy(update={"mdns": False}) == defaults.network
+        elif section == "network":  # mDNS off and a fixed port, in both
+            assert config.network.mdns is False and config.network.mdns_hosting is False
+            assert config.network.listen_addrs == ("/ip4/127.0.0.1/tcp/7420",)
+            assert config.network == defaults.network
         else:
             assert getattr(config, section) == getattr(defaults, section)
     assert config.node.log_level == "info" and config.tables == ()
