@@ -1,22 +1,32 @@
 """A small synchronous client of the control API for the CLI (httpx over the Unix socket).
 
 Every failure is a `CliError` with one line that says what to do.
+
+The node a player talks to may be an attacker, so its answers are read within bounds: at
+most `MAX_ANSWER_BYTES`, uncompressed (a compressed answer could inflate without bound), in
+at most the read timeout overall (a byte at a time no longer holds the CLI), and parsed by
+the one bounded JSON reader (`_bounded_json`: size and depth checked before parsing). The
+error text a daemon sends is shown on one line, control characters escaped, shortened.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bitcraps.node._bounded_json import JsonRejected, loads_bounded
 from bitcraps.node._cli_errors import CliError
 from bitcraps.node._cookie import cookie_path, read_cookie, socket_path
 
-__all__ = ["ApiClient"]
+__all__ = ["MAX_ANSWER_BYTES", "MAX_ERROR_CHARS", "ApiClient"]
 
 TIMEOUT = httpx.Timeout(5.0, connect=1.0)
+MAX_ANSWER_BYTES = 16 << 20
+MAX_ERROR_CHARS = 300
 
 
 class ApiClient:
@@ -56,33 +66,76 @@ class ApiClient:
         token = self._token()
         if not os.access(self.socket, os.W_OK):
             raise CliError(f"permission denied on {self.socket} (run as the daemon's user)")
+        status, raw = self._exchange(method, path, body, token)
+        try:
+            payload = loads_bounded(raw, max_bytes=MAX_ANSWER_BYTES)
+        except JsonRejected as exc:  # its message never quotes the answer
+            payload, rejected = None, str(exc)
+        else:
+            rejected = ""
+        if status == 401:
+            raise CliError(f"the daemon refused the token in {self.cookie} "
+                           "(stale cookie? is --data-dir the daemon's data dir?)")
+        if 400 <= status <= 599:
+            message = payload.get("error") if isinstance(payload, dict) else None
+            text = _one_line(message) if type(message) is str and message else f"HTTP {status}"
+            if status >= 500:
+                raise CliError(f"the daemon failed: {text} (see its log)")
+            raise CliError(text)
+        if rejected:
+            raise CliError(f"the daemon's answer to {path} is not usable JSON: {rejected}")
+        if type(payload) is not dict:  # every answer of the control API is an object
+            raise CliError(f"the daemon's answer to {path} is not a JSON object")
+        return payload
+
+    def _exchange(self, method: str, path: str, body: dict[str, Any] | None,
+                  token: str) -> tuple[int, bytes]:
+        """The answer's status and body, read within bounds."""
         # Plain HTTP over a Unix socket: there is no TLS, so no CA bundle to load (building
         # the default SSL context costs ~30 ms, a tenth of the CLI's budget).
         transport = httpx.HTTPTransport(uds=str(self.socket), verify=False)
+        headers = {"authorization": f"Bearer {token}", "accept-encoding": "identity"}
         try:
             with httpx.Client(transport=transport, base_url="http://bitcraps",
-                              timeout=self._timeout) as client:
-                response = client.request(method, path, json=body,
-                                           headers={"authorization": f"Bearer {token}"})
+                              timeout=self._timeout) as client, \
+                    client.stream(method, path, json=body, headers=headers) as response:
+                return response.status_code, self._read_answer(response, path)
         except (httpx.ConnectError, httpx.RemoteProtocolError):
             raise self._no_daemon() from None
         except httpx.TimeoutException:
             raise CliError(f"the daemon at {self.socket} did not answer in time") from None
         except httpx.HTTPError as exc:
             raise CliError(f"cannot talk to the daemon at {self.socket}: {exc}") from None
+
+    def _read_answer(self, response: httpx.Response, path: str) -> bytes:
+        """At most `MAX_ANSWER_BYTES` of the body as sent, within the read timeout overall."""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":
+            raise CliError(f"the daemon's answer to {path} is compressed, which this client "
+                           "never asks for")
+        deadline = time.monotonic() + (self._timeout.read or TIMEOUT.read or 5.0)
+        chunks: list[bytes] = []
+        size = 0
         try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if response.status_code == 401:
-            raise CliError(f"the daemon refused the token in {self.cookie} "
-                           "(stale cookie? is --data-dir the daemon's data dir?)")
-        if response.is_error:
-            message = payload.get("error") if isinstance(payload, dict) else None
-            text = str(message) if message else f"HTTP {response.status_code}"
-            if response.status_code >= 500:
-                raise CliError(f"the daemon failed: {text} (see its log)")
-            raise CliError(text)
-        if payload is None:
-            raise CliError(f"the daemon sent a response that is not JSON ({path})")
-        return payload
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise CliError(f"the daemon's answer to {path} is over "
+                                   f"{MAX_ANSWER_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise CliError(f"the daemon at {self.socket} did not finish its answer "
+                                   "in time")
+                chunks.append(chunk)
+        except httpx.TimeoutException:
+            raise CliError(f"the daemon at {self.socket} did not finish its answer in time") \
+                from None
+        except httpx.HTTPError:
+            raise CliError(f"the daemon's answer to {path} broke off") from None
+        return b"".join(chunks)
+
+
+def _one_line(text: str) -> str:
+    """Untrusted text for one line of a terminal: control characters (newlines, escape
+    sequences) escaped, at most `MAX_ERROR_CHARS` characters."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text[:MAX_ERROR_CHARS])
+    return shown + ("..." if len(text) > MAX_ERROR_CHARS else "")
