@@ -54,7 +54,9 @@ host_tables_per_peer = 4
 
 # A table formed at run time that has not started (no request committed; for craps, no dice
 # key) this many seconds after it was formed, or that commits nothing for
-# table_idle_timeout_s, is closed and its stored charter deleted (its database stays).
+# table_idle_timeout_s, is closed and its stored charter deleted. One that never executed
+# anything here leaves no files either: its id is kept in <data_dir>/retired-tables, and it
+# is never opened again; any other keeps its database, DKG seed and client stamps.
 # 0 turns either off. Defaults: 600 s (10 minutes) and 604800 s (7 days): a stranger's table
 # that cannot start costs this node at most 10 minutes, and a table nobody plays at for a
 # week is closed on every replica. Tables in [[tables]] below never expire. Reloadable.
