@@ -166,15 +166,32 @@ class Client:
         more replicas."""
         if self._outstanding is not None:
             raise LocalProtocolError("a client has one outstanding request at a time")
-        wanted = self.config.weak_quorum if quorum is None else quorum
-        if not self.config.weak_quorum <= wanted <= self.config.n:
-            raise LocalProtocolError(f"a reply quorum is between f+1 and n, not {wanted}")
+        return self.adopt(self.sign(operation), quorum=quorum)
+
+    def sign(self, operation: bytes) -> Envelope[Request]:
+        """Sign the next request without sending it (its timestamp is used up either way):
+        the caller records it, then `adopt`s it."""
         horizon = min(self._known_seq + self.config.request_window_seqs, U64_MAX)
         request = Request(self._next_timestamp, operation, horizon)
         self._next_timestamp += 1
         key = self.signer.public_key
         signature = self.signer.sign(signing_bytes(self.config.table_id, key, request))
-        envelope: Envelope[Request] = Envelope(self.config.table_id, key, request, signature)
+        return Envelope(self.config.table_id, key, request, signature)
+
+    def adopt(self, envelope: Envelope[Request], *, quorum: int | None = None
+              ) -> Envelope[Request]:
+        """Make a request this client signed (`sign`, or one signed before a restart) the
+        outstanding one and queue it for every replica: the same signed bytes, so it can
+        execute at most once however often it is sent."""
+        if self._outstanding is not None:
+            raise LocalProtocolError("a client has one outstanding request at a time")
+        wanted = self.config.weak_quorum if quorum is None else quorum
+        if not self.config.weak_quorum <= wanted <= self.config.n:
+            raise LocalProtocolError(f"a reply quorum is between f+1 and n, not {wanted}")
+        if (type(envelope.message) is not Request or envelope.sender != self.signer.public_key
+                or envelope.table_id != self.config.table_id):
+            raise LocalProtocolError("a client adopts only its own requests for its table")
+        self._next_timestamp = max(self._next_timestamp, envelope.message.timestamp + 1)
         self._outstanding = _Outstanding(
             envelope, self._now_ticks, self._now_ticks + self.retransmit_timeout_ticks, wanted
         )

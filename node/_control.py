@@ -8,11 +8,14 @@ from prometheus_client import CollectorRegistry
 
 
 class ControlError(Exception):
-    """A request the node refuses, with a message for the user. `status` is an HTTP code."""
+    """A request the node refuses, with a message for the user. `status` is an HTTP code;
+    `details` are further fields of the error's JSON body (a request's id and status)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.details = details or {}
 
 
 class NodeControl(Protocol):
@@ -55,9 +58,11 @@ class NodeControl(Protocol):
     def table_game(self, table_id: str) -> dict[str, Any]:
         """One hosted table (`tables()`'s fields) and, for craps, {"craps": the game}."""
 
-    async def table_act(self, table_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def table_act(self, table_id: str, body: dict[str, Any],
+                        key: str | None = None) -> dict[str, Any]:
         """This node's player acts at a craps table: {"events": [...]}; ControlError 409
-        with the table's reason when it refuses."""
+        with the table's reason when it refuses. An idempotency `key` already used answers
+        with that action's outcome."""
 
     async def table_roll(self, table_id: str) -> dict[str, Any]:
         """Roll as the shooter and wait for the coin: {"roll", "dice", "events", ...}."""
@@ -75,13 +80,23 @@ class NodeControl(Protocol):
     async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
         """Cash out (all free chips when `amount` is None): {"events", "receipt"}."""
 
-    async def submit_many(self, table_id: str,
-                          operations: list[bytes]) -> list[dict[str, Any]]:
-        """Several requests committed together: [{"timestamp", "result"} | {"error"}]."""
+    async def submit_many(self, table_id: str, operations: list[bytes],
+                          keys: list[str | None] | None = None) -> list[dict[str, Any]]:
+        """Several requests committed together, each with its idempotency key (or None):
+        one outcome per operation, in order (`request_outcomes`: executed, pending or
+        not executed, each with its request id once sent)."""
 
-    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
+    async def submit(self, table_id: str, operation: bytes,
+                     key: str | None = None) -> dict[str, Any]:
         """Commit one request on a table this node hosts and wait for f+1 matching replies:
-        {"table_id", "timestamp", "result": hex}."""
+        {"table_id", "request_id", "status": "executed", "timestamp", "result": hex}; with
+        an idempotency `key` already used, the first request's outcome. ControlError 503
+        with {"status": "pending", "request_id"} while its outcome is unknown."""
+
+    async def request_status(self, table_id: str, request_id: str,
+                             wait_s: float = 0.0) -> dict[str, Any]:
+        """A request this node sent for the API, by id: {"request_id", "status": pending |
+        executed | not_executed | lost, ...}; waits up to `wait_s` while it is pending."""
 
     def request_stop(self) -> None:
         """Begin a clean shutdown (the API answers first)."""

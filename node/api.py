@@ -16,8 +16,13 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/config                        control.config_show()
     POST /v1/config                        {"key": str, "value": str} -> control.config_set()
     POST /v1/tables/{table_id}/requests    {"operation": hex} -> control.submit(), or
-                                           {"operations": [hex, ...]} (at most 1024)
-                                           -> {"results": control.submit_many()}
+                                           {"operations": [hex | {"operation": hex,
+                                           "id"?: key}, ...]} (at most 1024)
+                                           -> {"results": control.submit_many()}: one
+                                           outcome per operation, 200 even if some failed
+    GET  /v1/tables/{table_id}/requests/{request_id}[?wait_s=N]
+                                           control.request_status(): pending | executed |
+                                           not_executed | lost, waiting up to N s (<= 60)
     GET  /v1/tables/{table_id}             control.table_game(): the table and, for craps,
                                            bets, point, balances, last rolls
     POST /v1/tables/{table_id}/actions     {"action": ...} -> control.table_act() (craps)
@@ -34,10 +39,18 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
 a TCP port that is reachable from outside, and metrics tell who plays where. A Prometheus
 scraper sends the token with ``authorization: {credentials_file: <cookie>}``.
 
-Errors are ``{"error": "<message>"}``: 401 for a missing or wrong token, 400 for a malformed
-body (the message names the field), 404/405 for unknown routes, 413 for a body over
-``max_body_bytes``, a `ControlError`'s own status, and 500 ``internal error`` for anything
-else (logged once with its traceback, which never reaches the client).
+A request that commits (``requests``, ``actions``) takes an ``Idempotency-Key`` header (1 to
+255 printable ASCII characters; in a batch, each operation's ``"id"``): a retry with the
+same key is answered with the first request's outcome, never executed twice (see
+`request_ledger` for how long keys are kept). A call whose request was sent but not
+answered in time is a 503 whose body carries ``"status": "pending"`` and the
+``request_id`` to look up (`request_outcomes`).
+
+Errors are ``{"error": "<message>"}`` (and a `ControlError`'s details): 401 for a missing or
+wrong token, 400 for a malformed body (the message names the field), 404/405 for unknown
+routes, 413 for a body over ``max_body_bytes``, a `ControlError`'s own status, and 500
+``internal error`` for anything else (logged once with its traceback, which never reaches
+the client).
 
 Input is checked before any of it is used: a body is at most ``max_body_bytes`` and
 ``MAX_JSON_DEPTH`` levels deep before it is parsed; every integer field has a range (chips
@@ -69,6 +82,9 @@ MAX_BODY_BYTES = 1 << 20
 MAX_OPERATIONS = 1024
 MAX_CHIPS = 1 << 62  # the most chips on a table at once (the games' ledger)
 MAX_ROLL_DIGITS = 19
+MAX_KEY_CHARS = 255  # an idempotency key
+MAX_WAIT_S = 60  # GET .../requests/{id}?wait_s=
+_KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7f))
 MAX_ADDRESS_CHARS = 1024  # a multiaddr for `peers connect`
 # POST /v1/tables: each integer field's range (replicas as the charter allows them).
 TABLE_LIMITS = {"replicas": (1, 64), "min_bet": (0, MAX_CHIPS), "max_bet": (0, MAX_CHIPS),
@@ -102,6 +118,40 @@ def _int_in(body: dict[str, Any], name: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise _BadRequest(f"field {name!r} must be between {low} and {high}")
     return value
+
+
+def _idempotency_key(value: object, name: str) -> str:
+    if (type(value) is not str or not 0 < len(value) <= MAX_KEY_CHARS
+            or not _KEY_CHARS.issuperset(value)):
+        raise _BadRequest(f"{name} must be 1 to {MAX_KEY_CHARS} printable ASCII characters "
+                          "without spaces")
+    return value
+
+
+def _header_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header, checked; None without one."""
+    value = request.headers.get("idempotency-key")
+    return None if value is None else _idempotency_key(value, "header 'Idempotency-Key'")
+
+
+def _batch_entry(entry: object) -> tuple[bytes, str | None]:
+    """One operation of a batch: a hex string, or {"operation": hex, "id"?: key}."""
+    if isinstance(entry, str):
+        return _hex_operation(entry, "operations"), None
+    if not isinstance(entry, dict) or not isinstance(entry.get("operation"), str) or (
+            set(entry) - {"operation", "id"}):
+        raise _BadRequest("field 'operations' must hold hex strings or objects "
+                          "{\"operation\": hex, \"id\": key}")
+    key = _idempotency_key(entry["id"], "an operation's 'id'") if "id" in entry else None
+    return _hex_operation(entry["operation"], "operations"), key
+
+
+def _request_id(request: Request) -> str:
+    """The `{request_id}` path parameter: 32 hex digits."""
+    request_id: str = request.path_params["request_id"]
+    if len(request_id) != 32 or not _HEX_DIGITS.issuperset(request_id):
+        raise _BadRequest("a request id is 32 hex digits", 404)
+    return request_id.lower()
 
 
 def _table_id(request: Request) -> str:
@@ -144,6 +194,9 @@ def build_app(
             except _BadRequest as exc:
                 return _error(exc.status, str(exc))
             except ControlError as exc:
+                if exc.details:
+                    return JSONResponse({**exc.details, "error": str(exc)},
+                                        status_code=exc.status)
                 return _error(exc.status, str(exc))
             except Exception:
                 log.exception("api.internal_error", method=request.method, path=request.url.path)
@@ -226,17 +279,29 @@ def build_app(
     async def submit(request: Request) -> Response:
         body = await read_json(request)
         table_id = _table_id(request)
+        key = _header_key(request)
         if "operations" in body:
-            hexes = field(body, "operations", list, "a list of hex strings")
-            if not 1 <= len(hexes) <= MAX_OPERATIONS or not all(
-                    isinstance(h, str) for h in hexes):
+            entries = field(body, "operations", list, "a list of operations")
+            if not 1 <= len(entries) <= MAX_OPERATIONS:
                 raise _BadRequest(f"field 'operations' must hold 1..{MAX_OPERATIONS} "
-                                  "hex strings")
-            operations = [_hex_operation(h, "operations") for h in hexes]
-            return JSONResponse({"results": await control.submit_many(table_id, operations)})
+                                  "operations")
+            if key is not None:
+                raise _BadRequest("a batch takes a key per operation (its \"id\"), not the "
+                                  "header 'Idempotency-Key'")
+            operations, keys = zip(*(_batch_entry(entry) for entry in entries), strict=True)
+            return JSONResponse({"results": await control.submit_many(
+                table_id, list(operations), list(keys))})
         operation_hex = field(body, "operation", str, "a hex string")
         operation = _hex_operation(operation_hex, "operation")
-        return JSONResponse(await control.submit(table_id, operation))
+        return JSONResponse(await control.submit(table_id, operation, key))
+
+    async def request_status(request: Request) -> Response:
+        wait = request.query_params.get("wait_s", "0")
+        if not (wait.isascii() and wait.isdigit() and len(wait) <= 2
+                and int(wait) <= MAX_WAIT_S):
+            raise _BadRequest(f"wait_s must be a whole number of seconds, 0 to {MAX_WAIT_S}")
+        return JSONResponse(await control.request_status(
+            _table_id(request), _request_id(request), float(wait)))
 
     async def table_game(request: Request) -> Response:
         return JSONResponse(control.table_game(_table_id(request)))
@@ -244,7 +309,8 @@ def build_app(
     async def table_act(request: Request) -> Response:
         body = await read_json(request)
         field(body, "action", str, "an action name")
-        return JSONResponse(await control.table_act(_table_id(request), body))
+        return JSONResponse(await control.table_act(_table_id(request), body,
+                                                    _header_key(request)))
 
     async def table_roll(request: Request) -> Response:
         return JSONResponse(await control.table_roll(_table_id(request)))
@@ -295,6 +361,8 @@ def build_app(
         Route("/v1/config", endpoint(config_show), methods=["GET"]),
         Route("/v1/config", endpoint(config_set), methods=["POST"]),
         Route("/v1/tables/{table_id}/requests", endpoint(submit), methods=["POST"]),
+        Route("/v1/tables/{table_id}/requests/{request_id}", endpoint(request_status),
+              methods=["GET"]),
         Route("/v1/tables/{table_id}", endpoint(table_game), methods=["GET"]),
         Route("/v1/tables/{table_id}/actions", endpoint(table_act), methods=["POST"]),
         Route("/v1/tables/{table_id}/roll", endpoint(table_roll), methods=["POST"]),

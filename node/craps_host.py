@@ -34,6 +34,7 @@ from ._control import ControlError
 from ._game_json import craps_state_json, to_json
 from .dice_key import make_dice_key_proof
 from .receipts import make_receipt
+from .request_outcomes import submit_refusal
 from .table_shell import OutcomeUnknown, PendingRequest, SubmitError, TableShell
 
 if TYPE_CHECKING:
@@ -153,13 +154,19 @@ class CrapsHost:
 
     # --- this node as a player ----------------------------------------------------------------
 
-    async def act(self, action: Action) -> dict[str, Any]:
-        """Commit one of this player's actions: its events, or ControlError with the reason."""
+    async def act(self, action: Action, *, key: str | None = None) -> dict[str, Any]:
+        """Commit one of this player's actions: its events, or ControlError with the reason
+        (503 with the request's id and status while its outcome is unknown). An idempotency
+        `key` already used answers with that action's outcome, sending nothing."""
         operation = encode_operation(ACT, self.app.game.encode_action(action))
         try:
-            _, result = await self.shell.submit(operation)
+            _, result = await self.shell.submit(operation, key=key)
         except SubmitError as exc:
-            raise ControlError(str(exc), 503) from None
+            raise submit_refusal(exc, self.terms.table_id.hex()) from None
+        return self._events(result)
+
+    def events(self, result: bytes) -> dict[str, Any]:
+        """An executed action's result as its events; ControlError 409 if it was refused."""
         return self._events(result)
 
     def _events(self, result: bytes) -> dict[str, Any]:

@@ -52,6 +52,8 @@ from .liveness import STALL_S, Liveness
 from .logs import bind_table, configure_logging, get_logger
 from .metrics import NodeMetrics
 from .reply_routes import ReplyRoutes
+from .request_ledger import RequestLedger
+from .request_ledger_file import ledger_path
 from .retired_tables import RetiredTables
 from .storage import SqliteStorage, StorageError, table_db_path
 from .systemd import Notifier, run_watchdog
@@ -206,6 +208,7 @@ class Node(TableControl, FormedTables):
         storage = await trio.to_thread.run_sync(SqliteStorage, path)
         records = await trio.to_thread.run_sync(storage.records)
         stamps = await trio.to_thread.run_sync(StampFile, path.with_suffix(".client-stamps"))
+        ledger = await trio.to_thread.run_sync(RequestLedger.open, ledger_path(path))
         app = make_application(section, replica_config, self.physics)
         seed = int.from_bytes(os.urandom(8), "big")
         if records:
@@ -222,6 +225,7 @@ class Node(TableControl, FormedTables):
             verify_inline=_verify_inline,
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
             offload=self._offload, on_event=events.append, client_pool=self._client_pool,
+            request_ledger=ledger,
             client_stamps=stamps,
         )
         table = HostedTable(section, replica_config, storage, shell, trio.current_time())

@@ -4,6 +4,10 @@ Tables are named by id or by a unique prefix of at least four hex digits. Reques
 signer does not matter (`submit`, `submit_many`) use the table's pool of client keys, so
 many are in flight at once; a player's craps actions are signed by the node's own key.
 
+Requests the API sends are tracked in the table's request ledger (`request_ledger`): each
+answer names its `request_id`, `request_status` looks one up, and an idempotency key the
+ledger knows is answered with its first outcome (`request_outcomes`), never sent again.
+
 A table that stopped (our own bug: `table_failure`) answers every call that commits or reads
 its game with a 503 "table <id> has stopped: <reason>", at once; a call in flight when it
 stops gets the same answer as soon as its supervisor stops it, never the request's timeout
@@ -17,16 +21,20 @@ from typing import Any, TypeVar
 
 import trio
 
-from bitcraps.consensus import LocalProtocolError
+from bitcraps.consensus import Completed, LocalProtocolError
+from bitcraps.games._api import GameDecodeError
 
 from ._control import ControlError
 from .craps_host import CrapsHost
 from .hosted_table import HostedTable, describe_table, table_failure
-from .table_shell import SubmitError
+from .request_ledger import EXECUTED, MAX_AGE_S, MAX_ENTRIES, PENDING
+from .request_outcomes import completed_json, entry_json, failure_json, submit_refusal
+from .table_shell import SubmitError, TableShell
 
 __all__ = ["TableControl", "stopped_error", "until_stopped"]
 
 T = TypeVar("T")
+SUBMIT_TIMEOUT_S = 30.0
 
 
 def stopped_error(table: HostedTable) -> ControlError | None:
@@ -95,12 +103,13 @@ class TableControl:
                                "not craps", 409)
         return table.craps
 
-    async def table_act(self, table_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def table_act(self, table_id: str, body: dict[str, Any],
+                        key: str | None = None) -> dict[str, Any]:
         from ._craps_actions import action_from_json
 
         host = self._craps(table_id)
         action = action_from_json(host.player, body, roll_number=host.app.state.roll_number)
-        return await until_stopped(self._hosted(table_id), lambda: host.act(action))
+        return await until_stopped(self._hosted(table_id), lambda: host.act(action, key=key))
 
     def table_game(self, table_id: str) -> dict[str, Any]:
         table = self._hosted(table_id)
@@ -136,35 +145,82 @@ class TableControl:
         host = self._craps(table_id)
         return await until_stopped(self._hosted(table_id), lambda: host.cash_out(amount))
 
-    async def submit_many(self, table_id: str,
-                          operations: list[bytes]) -> list[dict[str, Any]]:
+    async def submit_many(self, table_id: str, operations: list[bytes],
+                          keys: list[str | None] | None = None) -> list[dict[str, Any]]:
         """Commit several requests at once, each through its own pooled client key, so
-        they travel in the same batches; results in the order given."""
+        they travel in the same batches: one outcome per operation, in the order given
+        (`request_outcomes`), each executed, pending or not executed on its own."""
         table = self._running(table_id)
         results: list[dict[str, Any]] = [{} for _ in operations]
+        given = keys if keys is not None else [None] * len(operations)
+        deadline = trio.current_time() + SUBMIT_TIMEOUT_S
 
-        async def one(index: int, operation: bytes) -> None:
+        async def one(index: int, operation: bytes, key: str | None) -> None:
             try:
-                timestamp, result = await table.shell.submit(operation, pooled=True)
+                completed, request_id = await _commit(table.shell, operation, key, deadline)
             except SubmitError as exc:
-                results[index] = {"error": str(exc)}
+                results[index] = failure_json(exc)
             else:
-                results[index] = {"timestamp": timestamp, "result": result.hex()}
+                results[index] = completed_json(completed, request_id)
+            if key is not None:
+                results[index]["id"] = key
 
         async def all_of_them() -> None:
             async with trio.open_nursery() as nursery:
-                for index, operation in enumerate(operations):
-                    nursery.start_soon(one, index, operation)
+                for index, (operation, key) in enumerate(zip(operations, given, strict=True)):
+                    nursery.start_soon(one, index, operation, key)
 
         await until_stopped(table, all_of_them)
         return results
 
-    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
+    async def submit(self, table_id: str, operation: bytes,
+                     key: str | None = None) -> dict[str, Any]:
         table = self._running(table_id)
+        deadline = trio.current_time() + SUBMIT_TIMEOUT_S
         try:
-            timestamp, result = await until_stopped(
-                table, lambda: table.shell.submit(operation, pooled=True))
+            completed, request_id = await until_stopped(
+                table, lambda: _commit(table.shell, operation, key, deadline))
         except SubmitError as exc:
-            raise ControlError(str(exc), 503) from None
-        return {"table_id": table.section.table_id, "timestamp": timestamp,
-                "result": result.hex()}
+            raise submit_refusal(exc, table.section.table_id) from None
+        return {"table_id": table.section.table_id, **completed_json(completed, request_id)}
+
+    async def request_status(self, table_id: str, request_id: str,
+                             wait_s: float = 0.0) -> dict[str, Any]:
+        """A tracked request by id (a stopped table still answers), waiting up to `wait_s`
+        while it is pending; for craps, an executed action's events or refusal too."""
+        table = self._hosted(table_id)
+        found = table.shell.request(bytes.fromhex(request_id))
+        if found is None:
+            raise ControlError(
+                f"table {table.section.table_id} has no record of request {request_id}: this "
+                f"node did not send it, or it is older than the node keeps them (the latest "
+                f"{MAX_ENTRIES} requests, {MAX_AGE_S // 3600} hours)", 404)
+        entry, pending = found
+        if entry.status == PENDING and wait_s > 0:
+            try:
+                await pending.wait(wait_s)
+            except SubmitError:
+                pass  # not executed, or still pending: the entry says which
+        shown = {"table_id": table.section.table_id, **entry_json(entry)}
+        if table.craps is not None and entry.status == EXECUTED:
+            shown.update(_craps_outcome(table.craps, entry.result))
+        return shown
+
+
+async def _commit(shell: TableShell, operation: bytes, key: str | None,
+                  deadline: float) -> tuple[Completed, bytes | None]:
+    """Send one tracked request on a pooled client and wait for it until `deadline`."""
+    pending = await shell.send_request(operation, None, deadline, pooled=True, key=key,
+                                       tracked=True)
+    return await pending.wait(deadline - trio.current_time()), pending.request_id
+
+
+def _craps_outcome(host: CrapsHost, result: bytes) -> dict[str, Any]:
+    """An executed craps action's events, or the table's refusal; nothing for a result that
+    is no action's (a duty's, the dice key's)."""
+    try:
+        return host.events(result)
+    except ControlError as refused:
+        return {"refused": str(refused)}
+    except GameDecodeError:  # not an action's result
+        return {}

@@ -31,6 +31,7 @@ from bitcraps.consensus import (
 )
 
 from .client_stamps import ClientStamps
+from .request_ledger import LedgerEntry, RequestLedger
 from .table_clients import (
     ClientsBusy,
     LocalClient,
@@ -100,9 +101,11 @@ class TableShell:
                  verify_inline: BatchVerify | None = None,
                  client_pool: Sequence[Signer] = (),
                  client_stamps: ClientStamps | None = None,
-                 clock_us: Callable[[], int] = wall_clock_us) -> None:
+                 clock_us: Callable[[], int] = wall_clock_us,
+                 request_ledger: RequestLedger | None = None) -> None:
         """`client_stamps` keeps our clients' request timestamps increasing across restarts
-        (in memory if None); `clock_us` is the wall clock they follow, in microseconds."""
+        (in memory if None); `clock_us` is the wall clock they follow, in microseconds;
+        `request_ledger` keeps the requests `submit` sends (in memory if None)."""
         self.config = config
         self.replica = replica
         self.stats = TableStatistics()
@@ -125,7 +128,7 @@ class TableShell:
                                      last_executed=replica.client_timestamp,
                                      executed_seq=lambda: replica.last_executed_seq,
                                      offload=self._offload, stamps=client_stamps,
-                                     clock_us=clock_us)
+                                     clock_us=clock_us, ledger=request_ledger)
         self._progress = trio.Event()
         self._executed_seq = replica.last_executed_seq
         self._proposals: list[Envelope[Any]] = []  # our clients' requests to our replica
@@ -155,33 +158,37 @@ class TableShell:
         return self.deliver(peer, envelope)
 
     async def submit(self, operation: bytes, timeout_seconds: float = 30.0, *,
-                     pooled: bool = False) -> tuple[int, bytes]:
+                     pooled: bool = False, key: str | None = None) -> tuple[int, bytes]:
         """Commit one request through the table; returns (timestamp, agreed result).
 
         The request is signed by this node's key, one at a time; with `pooled`, by the
         next idle key of the client pool, so that many can be in flight at once (for
         requests whose signer does not matter to the application). `SubmitError` after
         `timeout_seconds`: `ClientsBusy` (never sent) or `OutcomeUnknown` (sent, and still
-        retransmitted until it completes)."""
+        retransmitted until it completes). The request is tracked in the request ledger;
+        with an idempotency `key` the ledger knows, its first outcome is the answer."""
         completed = await self.submit_with_quorum(operation, None, timeout_seconds,
-                                                  pooled=pooled)
+                                                  pooled=pooled, key=key)
         return completed.timestamp, completed.result
 
     async def submit_with_quorum(self, operation: bytes, quorum: int | None,
                                  timeout_seconds: float = 30.0, *,
-                                 pooled: bool = False) -> Completed:
+                                 pooled: bool = False, key: str | None = None) -> Completed:
         """Commit one request and wait for `quorum` matching replies (default f+1): with
         2f+1, `Completed.replies` is a certificate of the result anyone can check."""
         deadline = trio.current_time() + timeout_seconds
-        pending = await self.send_request(operation, quorum, deadline, pooled=pooled)
+        pending = await self.send_request(operation, quorum, deadline, pooled=pooled,
+                                          key=key, tracked=True)
         return await pending.wait(deadline - trio.current_time())
 
     async def send_request(self, operation: bytes, quorum: int | None, deadline: float, *,
-                           pooled: bool = False) -> PendingRequest:
+                           pooled: bool = False, key: str | None = None,
+                           tracked: bool = False) -> PendingRequest:
         """Send one request as soon as a client is free (`ClientsBusy` if none is by
         `deadline`); its `PendingRequest` completes once `quorum` replicas agree, however
-        long after any caller stopped waiting."""
-        pending = await self._clients.send(operation, quorum, deadline, pooled=pooled)
+        long after any caller stopped waiting. `tracked`/`key`: see `TableClients.send`."""
+        pending = await self._clients.send(operation, quorum, deadline, pooled=pooled,
+                                           key=key, tracked=tracked)
         self._flush_clients()
         self._wake_loop()
         return pending
@@ -196,6 +203,7 @@ class TableShell:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self._outboxes = {}  # a run after a failed one: the old senders are gone
+            nursery.start_soon(self._clients.persist_outcomes)
             task_status.started()
             next_tick = trio.current_time() + self._tick_seconds
             while True:
@@ -319,6 +327,11 @@ class TableShell:
                     else:
                         self._enqueue(peer, send.envelope.wire)
             self._clients.collect(local)
+
+    def request(self, request_id: bytes) -> tuple[LedgerEntry, PendingRequest] | None:
+        """A tracked request by its id (while the ledger keeps it), and its outcome."""
+        entry = self._clients.ledger.get(request_id)
+        return None if entry is None else (entry, self._clients.pending_of(entry))
 
     def client_of(self, key: bytes) -> LocalClient | None:
         """This node's client with public key `key` (its own, or one of the pool)."""

@@ -52,6 +52,7 @@ class InMemoryControl:
             p["peer"] for p in self.peer_list] + [hashlib.sha256(b"peer-c").hexdigest()])}
         self.stop_requested = trio.Event()
         self.broken = False  # makes status() fail as a bug would
+        self.keys_given: list[str | None] = []  # idempotency keys, as submit got them
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -115,11 +116,15 @@ class InMemoryControl:
         self.table_map[table_id] = Table(table_id, game, members)
         return self.tables()[-1]
 
-    async def submit_many(self, table_id: str,
-                          operations: list[bytes]) -> list[dict[str, Any]]:
-        return [await self.submit(table_id, operation) for operation in operations]
+    async def submit_many(self, table_id: str, operations: list[bytes],
+                          keys: list[str | None] | None = None) -> list[dict[str, Any]]:
+        given = keys or [None] * len(operations)
+        return [await self.submit(table_id, operation, key)
+                for operation, key in zip(operations, given, strict=True)]
 
-    async def submit(self, table_id: str, operation: bytes) -> dict[str, Any]:
+    async def submit(self, table_id: str, operation: bytes,
+                     key: str | None = None) -> dict[str, Any]:
+        self.keys_given.append(key)
         table = self.table_map.get(table_id)
         if table is None:
             raise ControlError(f"no table {table_id}", 404)

@@ -19,6 +19,7 @@ from bitcraps.consensus import (
     SignatureCheck,
 )
 from bitcraps.node.client_stamps import ClientStamps
+from bitcraps.node.request_ledger import RequestLedger
 from bitcraps.node.table_shell import TableShell, inline_offload
 
 TICK_SECONDS = 0.01
@@ -66,7 +67,8 @@ class Table:
     async def start(self, index: int, recover: bool = False, *,
                     client_pool: Sequence[Ed25519Signer] = (),
                     client_stamps: ClientStamps | None = None,
-                    clock_us: Callable[[], int] | None = None) -> TableShell:
+                    clock_us: Callable[[], int] | None = None,
+                    request_ledger: RequestLedger | None = None) -> TableShell:
         app = self.app_factory(self.config)
         self.homes.update((pool_signer.public_key, index) for pool_signer in client_pool)
         self.apps[index] = app
@@ -79,7 +81,8 @@ class Table:
         shell = TableShell(config=self.config, replica=replica, storage=self.logs[index],
                            signer=signer, verify_batch=verify, send_frame=self.sender(index),
                            tick_seconds=TICK_SECONDS, offload=self.offload,
-                           client_pool=client_pool, client_stamps=client_stamps, **clock)
+                           client_pool=client_pool, client_stamps=client_stamps,
+                           request_ledger=request_ledger, **clock)
         scope = trio.CancelScope()
 
         async def run(task_status: trio.TaskStatus[None]) -> None:
