@@ -10,4 +10,10 @@ class CliError(Exception):
 
     The CLI prints ``bitcraps: error: <message>`` to stderr and exits with status 2,
     without a traceback. Raise it with a message that tells the user what to do.
+    ``exit_status`` sets another status (the daemon: 1 when a running node fails, which a
+    service manager may restart, unlike 2).
     """
+
+    def __init__(self, message: str, exit_status: int = 2) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status

@@ -54,7 +54,8 @@ LEAN_COMMANDS = {
     name: "bitcraps.node.cmd_control"
     for name in ("id", "status", "peers", "tables", "stop", "config")
 } | {"table": "bitcraps.node.cmd_table"} | {
-    name: "bitcraps.node.cmd_play" for name in ("bet", "roll", "pass", "cashout", "receipt")}
+    name: "bitcraps.node.cmd_play" for name in ("bet", "roll", "pass", "cashout", "receipt",
+                                                "leave", "takedown", "turn-off", "turn-on")}
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # CliError and argparse usage errors
@@ -201,7 +202,7 @@ def _handle(exc: BaseException) -> int:
     if leaves and all(isinstance(leaf, CliError) for leaf in leaves):
         for leaf in leaves:
             _err(f"{PROG}: error: {_one_line(leaf)}")
-        return EXIT_USAGE
+        return max(getattr(leaf, "exit_status", EXIT_USAGE) for leaf in leaves)
     if leaves and all(isinstance(leaf, BrokenPipeError) for leaf in leaves):
         _silence_stdout()
         return EXIT_BROKEN_PIPE

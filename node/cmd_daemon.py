@@ -1,9 +1,11 @@
 """`bitcraps daemon`: run the node in the foreground until SIGTERM.
 
-Every problem the operator can fix (configuration, identity, a data dir another daemon holds,
+Every problem that stops the start (configuration, identity, a data dir another daemon holds,
 a full disk, a port in use, no accelerator where one was forced) is one ``bitcraps: error:``
-line and exit status 2, which the systemd unit lists in ``RestartPreventExitStatus=``: a
-node that cannot start is not restarted in a loop.
+line and exit status 2, which the systemd unit lists in ``RestartPreventExitStatus=``: only
+the operator can fix it, and a node that cannot start is not restarted in a loop. A node that
+fails once it served (READY=1 sent) exits 1, so that systemd restarts it; should the cause
+persist (a disk still full), the next start refuses with 2.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from bitcraps.node.identity import NodeIdentity
 
 EXIT_CONFIG = 2  # CliError's status: the unit's RestartPreventExitStatus
+EXIT_FAILED = 1  # a running node failed: restartable
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -133,11 +136,17 @@ def _run_node(node: Node) -> None:
     except* (ListenError, ApiServerError) as group:
         raise CliError(f"node not started: {_first_cause(group)}") from None
     except* StorageError as group:
-        raise CliError(f"storage failed, node stopped: {_first_cause(group)}") from None
+        raise CliError(f"storage failed, node stopped: {_first_cause(group)}",
+                       _stopped_status(node)) from None
     except* AccelUnavailable as group:
         raise CliError(f"node not started: {_first_cause(group)}") from None
     except* OSError as group:
-        raise CliError(f"node stopped: {_first_cause(group)}") from None
+        raise CliError(f"node stopped: {_first_cause(group)}", _stopped_status(node)) from None
+
+
+def _stopped_status(node: Node) -> int:
+    """2 when the node never served (the start failed: the operator's to fix), else 1."""
+    return EXIT_FAILED if node.serving else EXIT_CONFIG
 
 
 def _first_cause(error: BaseException) -> BaseException:

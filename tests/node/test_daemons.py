@@ -132,7 +132,8 @@ def test_a_full_disk_stops_one_daemon_cleanly_and_loses_nothing() -> None:
         while full.process is not None and full.process.poll() is None and committed < 2000:
             committed = commit(entry, b"disk")
         assert full.process is not None
-        assert full.process.wait(timeout=30) == 2, full.log_tail()
+        # 1: a node that fails after READY=1 may be restarted (2 is for a start refused)
+        assert full.process.wait(timeout=30) == 1, full.log_tail()
         last_line = full.log_tail(1)
         assert last_line.startswith("bitcraps: error: storage failed, node stopped:"), last_line
         assert "full" in last_line and "Traceback" not in full.log_tail(400)
