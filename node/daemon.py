@@ -24,7 +24,6 @@ from bitcraps.consensus import (
     ByzantineDetected,
     DecodeError,
     Event,
-    Executed,
     MessageRejected,
     Record,
     Replica,
@@ -32,7 +31,6 @@ from bitcraps.consensus import (
     RequestCommitted,
     SignatureCheck,
     ViewChanged,
-    ViewChangeStarted,
     decode_envelope,
 )
 from bitcraps.games.craps_app import CrapsApp
@@ -40,7 +38,7 @@ from bitcraps.games.table_terms import SHOOTER_TIMEOUT_PARAM
 
 from ._charter import HOST_PROTOCOL, Charter
 from ._control import ControlError
-from .accel_setup import PhysicsProbe, client_pool_signer, select_signature_verifier
+from .accel_setup import AccelUnavailable, client_pool_signer, select_signature_verifier
 from .client_stamps import StampFile
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
 from .data_dir_lock import lock_data_dir
@@ -59,7 +57,6 @@ from .request_ledger_file import ledger_path
 from .retired_tables import RetiredTables
 from .storage import SqliteStorage, StorageError, table_db_path
 from .systemd import Notifier, run_watchdog
-from .table_audit import TableAudit
 from .table_control import TableControl
 from .table_formation import CharterStore, FormationPolicy, TableFormation
 from .table_shell import TableShell, thread_offload
@@ -114,9 +111,7 @@ class Node(TableControl, FormedTables):
                                          enable_mdns=config.network.mdns)
         self.lobby: Any = None  # a transports.lobby.Lobby once running
         self._verify_batch: Callable[..., list[bool]] | None = verify_batch
-        self.physics: Any = None  # an accel.physics backend, once chosen (`_start_accel`)
-        self._physics_probe = PhysicsProbe(config.accel.physics)
-        self.metrics_binds: list[str] = []
+        self.physics: Any = None  # an accel.physics backend, chosen at start
         self.accel_reasons: dict[str, str] = {}
         self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
         self.tables_by_id: dict[bytes, HostedTable] = {}
@@ -216,9 +211,7 @@ class Node(TableControl, FormedTables):
         records = await trio.to_thread.run_sync(storage.records)
         stamps = await trio.to_thread.run_sync(StampFile, path.with_suffix(".client-stamps"))
         ledger = await trio.to_thread.run_sync(RequestLedger.open, ledger_path(path))
-        # A craps table waits for its physics backend (probed in the background); kv never.
-        physics = None if section.game == "kv" else await self._physics_probe.backend()
-        app = make_application(section, replica_config, physics)
+        app = make_application(section, replica_config, self.physics)
         seed = int.from_bytes(os.urandom(8), "big")
         if records:
             replica = Replica.recover(replica_config, app, self.node_identity, records,
@@ -235,7 +228,7 @@ class Node(TableControl, FormedTables):
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
             offload=self._offload, on_event=events.append, client_pool=self._client_pool,
             request_ledger=ledger,
-            client_stamps=stamps, on_executed=self._audit_hook(section.table_id, app),
+            client_stamps=stamps,
         )
         table = HostedTable(section, replica_config, storage, shell, trio.current_time())
         shell.on_event = partial(self._on_event, table)
@@ -268,36 +261,22 @@ class Node(TableControl, FormedTables):
         """Choose where signatures are verified and dice physics runs; say so once.
 
         The verifier's worker processes are forked before any OpenCL runtime starts its
-        threads in this process. Dice physics ("auto") is probed in the background: only a
-        craps table needs it, and waits for it as it opens; kv tables and the API start
-        meanwhile. A forced backend is probed before READY, so a machine without it
-        refuses to start (`AccelUnavailable`), never fails later."""
+        threads in this process."""
+        from bitcraps.accel.physics import PhysicsBackendError, select_physics_backend
+
         accel = self.config.accel
         if self._verify_batch is None:
             self._verify_batch, reason = await trio.to_thread.run_sync(
                 select_signature_verifier, accel.signatures)
             self.accel_reasons["signatures"] = reason
             self.log.info("signature verification", backend=reason)
-        assert self._nursery is not None
-        if accel.physics == "auto":
-            self._nursery.start_soon(self._select_physics)
-        else:
-            await self._select_physics()
-
-    async def _select_physics(self) -> None:
-        probe = self._physics_probe
-        await probe.run()
-        self.physics = await probe.backend()
-        self.accel_reasons["physics"] = str(probe.reason)
-        self.log.info("dice physics", backend=probe.reason)
-
-    def _audit_hook(self, table_id: str, app: Any) -> Callable[[Executed], None] | None:
-        """A craps table's audit trail and game counters (`table_audit`), fed by what its
-        replica executes."""
-        if not isinstance(app, CrapsApp):
-            return None
-        return TableAudit(table_id, app.game, bind_table(self.log, table_id),
-                          self.metrics).executed
+        try:
+            self.physics, reason = await trio.to_thread.run_sync(select_physics_backend,
+                                                                 accel.physics)
+        except PhysicsBackendError as exc:
+            raise AccelUnavailable(str(exc)) from None
+        self.accel_reasons["physics"] = reason
+        self.log.info("dice physics", backend=reason)
 
     # --- tables formed at run time -----------------------------------------------------------
 
@@ -397,9 +376,7 @@ class Node(TableControl, FormedTables):
             await self._announce(table)
 
     async def _announce(self, table: HostedTable) -> None:
-        from .lobby_seats import announce_live  # live free seats, re-announced on change
-
-        await announce_live(self.lobby, table)
+        await self.lobby.announce(table.section.terms, free_seats=table.section.seats)
 
     async def _withdraw_tables(self) -> None:
         """Withdraw our announcements and give gossipsub a moment to send them."""
@@ -411,7 +388,7 @@ class Node(TableControl, FormedTables):
     def lobby_tables(self) -> list[dict[str, Any]]:
         if self.lobby is None:
             return []
-        return [table.to_json() for table in self.lobby.tables()]  # once per table id
+        return [listing.to_json() for listing in self.lobby.known_tables()]
 
     # --- network -------------------------------------------------------------------------
 
@@ -543,11 +520,8 @@ class Node(TableControl, FormedTables):
             table.last_progress = trio.current_time()
             self.metrics.requests_committed.labels(table=table_id).inc()
         elif isinstance(event, ViewChanged):
-            self.metrics.view_changes.labels(table=table_id).inc()
             bind_table(self.log, table_id).info("view changed", view=event.view,
                                                 primary=event.primary)
-        elif isinstance(event, ViewChangeStarted):
-            self.metrics.view_changes_started.labels(table=table_id).inc()
         elif isinstance(event, MessageRejected):
             self.metrics.messages_rejected.labels(reason="protocol").inc()
         elif isinstance(event, ByzantineDetected):
@@ -634,19 +608,6 @@ class Node(TableControl, FormedTables):
         self.api_binds = await nursery.start(partial(
             serve_api, app, unix_socket=self.config.control_socket, tcp=tcp,
             shutdown=self._api_shutdown))
-        await self._start_metrics(nursery)
-
-    async def _start_metrics(self, nursery: trio.Nursery) -> None:
-        """The optional token-less metrics listener (`[metrics] listen`), before READY: a
-        port in use stops the start with one line."""
-        address = self.config.metrics.listen_address
-        if address is None:
-            return
-        from .metrics_listener import serve_metrics
-
-        self.metrics_binds = await nursery.start(partial(
-            serve_metrics, self.metrics.registry, *address, shutdown=self._api_shutdown))
-        self.log.info("metrics listener", binds=self.metrics_binds)
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -673,7 +634,6 @@ class Node(TableControl, FormedTables):
             "peers": sum(1 for p in self.transport.peers() if p.connected),
             "host_protocol": self._host_protocol_counters(),
             "api": self.api_binds,
-            "metrics": self.metrics_binds,
             "accel": self._accel_status(),
         }
 
@@ -685,8 +645,6 @@ class Node(TableControl, FormedTables):
             shown["signatures"]["statistics"] = asdict(statistics())
         if "physics" in shown and self.physics is not None:
             shown["physics"]["statistics"] = dict(self.physics.statistics())
-        elif not self._physics_probe.done:
-            shown["physics"] = {"backend": "being chosen (self-test in the background)"}
         return shown
 
     def peers(self) -> list[dict[str, Any]]:
