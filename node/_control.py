@@ -39,8 +39,9 @@ class NodeControl(Protocol):
         """[{"table_id": hex, "game", "replicas": [hex], "view", "last_executed_seq", ...}]"""
 
     def lobby_tables(self) -> list[dict[str, Any]]:
-        """The lobby's live announcements: [{"table_id", "game", "replicas", "limits",
-        "free_seats", "announcer", "sequence", "age_s", ...}]"""
+        """The lobby's live tables, each once (its replicas' announcements merged):
+        [{"table_id", "game", "replicas", "limits", "free_seats", "announcers",
+        "announcer", "sequence", "age_s", ...}]"""
 
     def config_show(self) -> dict[str, Any]:
         """The effective configuration, secrets left out."""

@@ -5,6 +5,12 @@ announcements every `republish_s` and whenever a peer subscribes to the topic (l
 see them), and withdraws them when it leaves. `known_tables()` is the latest announcement per
 (table, announcer): a withdrawal removes it, an entry not refreshed within `ttl_s` expires.
 
+Each replica of a table announces it, so `tables()` merges them: one `LobbyTable` per table
+id, with every replica still announcing it (``announcers``) and the free seats as they say
+(the lower median of their latest counts: up to f of them lying cannot move it outside what
+the honest ones said, and one replica that is down and not yet expired cannot hold it back
+alone). A node re-announces its tables when their free seats change (`node.lobby_seats`).
+
 Only a table's replicas may announce it: an announcement carries the table's terms, which
 must derive its table id, and is signed by one of the replicas they name
 (`_lobby_messages`); anything else is dropped (`invalid`, `wrong_terms`, `not_a_replica`).
@@ -74,7 +80,7 @@ from ._lobby_messages import (
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
-__all__ = ["LOBBY_TOPIC", "DROP_REASONS", "Lobby", "TableListing"]
+__all__ = ["LOBBY_TOPIC", "DROP_REASONS", "Lobby", "LobbyTable", "TableListing"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +106,33 @@ class TableListing:
     def to_json(self) -> dict[str, Any]:
         return {**self.announcement.to_json(),
                 "age_s": round(max(0.0, time.monotonic() - self.received_at), 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyTable:
+    """One table as the lobby lists it: its replicas' live announcements, newest first."""
+
+    listings: tuple[TableListing, ...]
+
+    @property
+    def table_id(self) -> bytes:
+        return self.listings[0].announcement.table_id
+
+    @property
+    def announcers(self) -> tuple[bytes, ...]:
+        return tuple(listing.announcement.announcer for listing in self.listings)
+
+    @property
+    def free_seats(self) -> int:
+        """The lower median of the free seats each announcer says the table has."""
+        counts = sorted(listing.announcement.free_seats for listing in self.listings)
+        return counts[(len(counts) - 1) // 2]
+
+    def to_json(self) -> dict[str, Any]:
+        """The newest announcement's fields, with the merged ``free_seats`` and every
+        ``announcers``' key (``announcer`` and ``sequence`` are the newest one's)."""
+        return {**self.listings[0].to_json(), "free_seats": self.free_seats,
+                "announcers": [key.hex() for key in self.announcers]}
 
 
 class _LobbyGossipSub(GossipSub):
@@ -367,6 +400,17 @@ class Lobby:
         for key in [k for k, v in self._known.items() if v.expires_at <= now]:
             del self._known[key]
         return sorted(self._known.values(), key=lambda v: v.received_at, reverse=True)
+
+    def tables(self) -> list[LobbyTable]:
+        """Each live table once, its replicas' announcements merged; newest first."""
+        merged: dict[bytes, list[TableListing]] = {}
+        for listing in self.known_tables():
+            merged.setdefault(listing.announcement.table_id, []).append(listing)
+        return [LobbyTable(tuple(listings)) for listings in merged.values()]
+
+    def is_announced(self, table_id: bytes) -> bool:
+        """Whether this node announces the table now (announced and not withdrawn)."""
+        return bytes(table_id) in self._own
 
     def statistics(self) -> dict[str, int]:
         return dict(self.stats)

@@ -116,3 +116,22 @@ def test_the_installed_command(tmp_path: Path) -> None:
     assert again.returncode == 2 and again.stdout == ""
     assert again.stderr.startswith("bitcraps: error: an identity already exists")
     assert "Traceback" not in again.stderr
+
+
+def test_init_prints_the_peer_id_and_the_bootstrap_address_other_nodes_need(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bitcraps.node.config import DEFAULT_LISTEN_PORT, NetworkSection
+    from bitcraps.node.daemon import public_key_for_multiaddr
+    from bitcraps.transports.libp2p_transport import peer_id_for
+
+    assert cli.main(["init", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    identity = load_identity(tmp_path / "identity.key")
+    printed = _printed(out)
+    assert printed["peer id"] == peer_id_for(identity.public_key)
+    bootstrap = printed["bootstrap"]
+    assert bootstrap == (f"/ip4/127.0.0.1/tcp/{DEFAULT_LISTEN_PORT}/p2p/"
+                         f"{printed['peer id']}")
+    # What another node puts in its network.bootstrap, and it names this node's key.
+    assert NetworkSection(bootstrap=(bootstrap,)).bootstrap == (bootstrap,)
+    assert public_key_for_multiaddr(bootstrap) == identity.public_key

@@ -1,6 +1,7 @@
 """Three nodes in one process: each hosts its own table, the lobby carries the announcements
 over real libp2p gossipsub (one node reaches the others only through its bootstrap list), a
-stopped node's tables are withdrawn, and the drop counter is exported."""
+stopped node's tables are withdrawn, and the drop counter is exported. A table of two
+replicas is listed once, with its free seats as the game has them."""
 
 from __future__ import annotations
 
@@ -35,8 +36,11 @@ def terms_of(identity: NodeIdentity, salt: str) -> TableTerms:
 
 
 def node_config(data_dir: Path, identity: NodeIdentity, port: int, salt: str | None,
-                bootstrap: list[str]) -> NodeConfig:
-    table = "" if salt is None else table_block(terms_of(identity, salt))
+                bootstrap: list[str], table: str | None = None) -> NodeConfig:
+    """A node on `port`; hosting `identity`'s own kv table named by `salt`, or the
+    ``[[tables]]`` block `table`."""
+    if table is None:
+        table = "" if salt is None else table_block(terms_of(identity, salt))
     peers = ", ".join(f'"{b}"' for b in bootstrap)
     return parse_config(f"""
 [node]
@@ -121,3 +125,32 @@ async def test_a_bootstrap_peer_added_at_run_time_is_dialed(tmp_path: Path) -> N
         await watcher.config_set("network.bootstrap", boot)
         with trio.fail_after(BOUND_S):
             await watcher.lobby.wait_until(lambda _l: lobby_ids(watcher) == {table})
+
+
+async def test_a_table_is_listed_once_with_the_seats_its_game_has_free(tmp_path: Path) -> None:
+    """Both replicas of a craps table announce it; a third node lists it once, and when a
+    player sits down both re-announce it with one seat fewer."""
+    ids = [create_identity(tmp_path / f"id{i}") for i in range(3)]
+    ports = [free_port() for _ in range(3)]
+    addr = [f"/ip4/127.0.0.1/tcp/{port}/p2p/{peer_id_for(identity.public_key)}"
+            for port, identity in zip(ports, ids, strict=True)]
+    terms = new_terms("craps", [ids[0].public_key, ids[1].public_key], min_bet=1,
+                      max_bet=100, seats=5)
+    block = table_block(terms, {ids[0].public_key: addr[0], ids[1].public_key: addr[1]})
+    table = terms.table_id.hex()
+    async with AsyncExitStack() as stack:
+        a, b, c = [await stack.enter_async_context(open_node(
+            node_config(tmp_path / name, ids[i], ports[i], None, boot, hosted), ids[i],
+            verify_batch=verify))
+            for i, (name, boot, hosted) in enumerate(
+                [("a", [], block), ("b", [], block), ("c", addr[:2], None)])]
+
+        def listed(node: Node) -> list[tuple[str, int, int]]:
+            return [(e["table_id"], e["free_seats"], len(e["announcers"]))
+                    for e in node.lobby_tables()]
+
+        with trio.fail_after(BOUND_S):
+            await c.lobby.wait_until(lambda _l: listed(c) == [(table, 5, 2)])
+            await a.table_act(table, {"action": "join", "buy_in": 50})
+            for node in (a, b, c):
+                await node.lobby.wait_until(lambda _l, n=node: listed(n) == [(table, 4, 2)])

@@ -23,7 +23,7 @@ from bitcraps.transports._lobby_messages import (
     sign_announcement,
 )
 from bitcraps.transports.libp2p_transport import Libp2pTransport
-from bitcraps.transports.lobby import LOBBY_TOPIC, Lobby
+from bitcraps.transports.lobby import LOBBY_TOPIC, Lobby, LobbyTable, TableListing
 
 KEY = SigningKey(bytes(range(32)))
 PK = bytes(KEY.verify_key)
@@ -167,6 +167,17 @@ def tables(lobby: Lobby) -> set[bytes]:
     return {t.announcement.table_id for t in lobby.known_tables()}
 
 
+async def grafted(*pairs: tuple[_Peer, _Peer]) -> None:
+    """Wait until each pair has the other in its lobby topic's gossipsub mesh, so that what
+    either publishes reaches the other (a condition, not a guess at a heartbeat or two)."""
+
+    def meshed(a: _Peer, b: _Peer) -> bool:
+        return b.transport.host.get_id() in a.lobby._router.mesh.get(LOBBY_TOPIC, set())
+
+    while not all(meshed(a, b) and meshed(b, a) for a, b in pairs):
+        await trio.sleep(0.02)
+
+
 async def test_three_nodes_see_announcements_and_withdrawals() -> None:
     async with peers(3) as (a, b, c):
         await connect(a, b)
@@ -175,8 +186,7 @@ async def test_three_nodes_see_announcements_and_withdrawals() -> None:
         terms2 = new_table(c.transport.local_peer, min_bet=5, max_bet=50)
         t1, t2 = terms1.table_id, terms2.table_id
         with trio.fail_after(BOUND_S):
-            await trio.sleep(1.5)
-            # announce once the mesh had a heartbeat or two; late joiners are re-served
+            await grafted((a, b), (b, c))
             await a.lobby.announce(terms1, free_seats=4)
             await c.lobby.announce(terms2, free_seats=2)
             for p in (a, b, c):
@@ -207,7 +217,7 @@ async def test_expired_entries_disappear() -> None:
         terms = new_table(a.transport.local_peer)
         t1 = terms.table_id
         with trio.fail_after(BOUND_S):
-            await trio.sleep(1.5)
+            await grafted((a, b))
             await a.lobby.announce(terms, free_seats=1)
             await b.lobby.wait_until(lambda lobby: tables(lobby) == {t1})
             await b.lobby.wait_until(lambda lobby: tables(lobby) == set())
@@ -221,7 +231,7 @@ async def test_burst_above_ten_per_second_is_delivered_or_counted() -> None:
         all_terms = [new_table(a.transport.local_peer) for _ in range(200)]
         ids = [terms.table_id for terms in all_terms]
         with trio.fail_after(BOUND_S):
-            await trio.sleep(1.5)  # a heartbeat or two: the mesh is grafted
+            await grafted((a, b))
             for terms in all_terms:
                 await a.lobby.announce(terms, free_seats=1)
 
@@ -243,7 +253,7 @@ async def test_garbage_on_the_topic_is_counted_and_dropped() -> None:
         b.lobby._on_drop = dropped.append
         await connect(a, b)
         with trio.fail_after(BOUND_S):
-            await trio.sleep(1.5)
+            await grafted((a, b))
             await a.lobby._pubsub.publish(LOBBY_TOPIC, b"not an announcement")
             forged = msgpack.unpackb(good().encode())
             forged[4] = 50
@@ -261,7 +271,7 @@ async def test_with_py_libp2p_default_limits_every_drop_is_counted() -> None:
         all_terms = [new_table(a.transport.local_peer) for _ in range(100)]
         ids = [terms.table_id for terms in all_terms]
         with trio.fail_after(BOUND_S):
-            await trio.sleep(1.5)
+            await grafted((a, b))
             for terms in all_terms:
                 await a.lobby.announce(terms, free_seats=1)
             await b.lobby.wait_until(
@@ -279,7 +289,7 @@ async def test_the_lobby_is_bounded_and_counts_what_does_not_fit() -> None:
         all_terms = [new_table(a.transport.local_peer) for _ in range(8)]
         ids = [terms.table_id for terms in all_terms]
         with trio.fail_after(BOUND_S):
-            await trio.sleep(1.5)
+            await grafted((a, b))
             for terms in all_terms:
                 await a.lobby.announce(terms, free_seats=1)
             await b.lobby.wait_until(lambda lobby: len(dropped) == 3)
@@ -297,7 +307,7 @@ async def test_a_hijacked_table_on_the_topic_is_dropped_and_counted() -> None:
         real = new_table(bytes(b.transport.local_peer), b"\x05" * 32)
         hijack = TableTerms("kv", (me,), 1, 10**9, 8, real.salt)
         with trio.fail_after(BOUND_S):
-            await trio.sleep(1.5)
+            await grafted((a, b))
             for terms in (hijack, real):
                 fields = [2, ANNOUNCE, real.table_id, terms.to_wire(), 99, me, 1]
                 signature = a.key.sign(SIGNING_DOMAIN + msgpack.packb(fields)).signature
@@ -314,7 +324,7 @@ async def test_a_flood_is_delivered_or_counted_message_by_message() -> None:
     async with peers(2) as (a, b):
         await connect(a, b)
         with trio.fail_after(60):
-            await trio.sleep(1.5)
+            await grafted((a, b))
             for i in range(sent):
                 await a.lobby._pubsub.publish(LOBBY_TOPIC, b"junk" + i.to_bytes(4, "big"))
 
@@ -333,3 +343,50 @@ async def test_a_flood_is_delivered_or_counted_message_by_message() -> None:
         assert sa["received"] == 0  # our own publishes are not handed back to us
         assert sb["invalid"] + sb["inbox_full"] == sb["received"]
         assert accounted() == sent, (sa, sb)
+
+
+# --- one listing per table -----------------------------------------------------------------
+
+
+def _listing(terms: TableTerms, announcer: bytes, free_seats: int, at: float) -> TableListing:
+    return TableListing(Announcement(ANNOUNCE, terms.table_id, terms, free_seats, announcer, 1),
+                        at, at + 60)
+
+
+def test_a_tables_announcements_merge_into_one_listing_with_the_median_seats() -> None:
+    keys = [bytes([i]) * 32 for i in range(1, 5)]
+    terms = TableTerms("craps", tuple(keys), 1, 100, 8, bytes(16))
+    listings = [_listing(terms, key, seats, at)
+                for key, seats, at in zip(keys, (5, 5, 8, 0), (4.0, 3.0, 2.0, 1.0), strict=True)]
+    merged = LobbyTable(tuple(listings))
+    assert merged.table_id == terms.table_id and merged.announcers == tuple(keys)
+    assert merged.free_seats == 5  # one stale replica (8) and one liar (0) move nothing
+    shown = merged.to_json()
+    assert shown["free_seats"] == 5 and shown["announcer"] == keys[0].hex()
+    assert shown["announcers"] == [key.hex() for key in keys]
+    assert LobbyTable(tuple(listings[2:])).free_seats == 0  # two say 8 and 0: the lower
+
+
+async def test_a_table_announced_by_each_of_its_replicas_is_listed_once() -> None:
+    async with peers(3) as (a, b, c):
+        await connect(a, c)
+        await connect(b, c)
+        terms = new_table(a.transport.local_peer, b.transport.local_peer)
+        with trio.fail_after(BOUND_S):
+            await grafted((a, c), (b, c))
+            await a.lobby.announce(terms, free_seats=8)
+            await b.lobby.announce(terms, free_seats=8)
+            await c.lobby.wait_until(lambda lobby: len(lobby.known_tables()) == 2)
+            [listed] = c.lobby.tables()
+            assert set(listed.announcers) == {a.transport.local_peer, b.transport.local_peer}
+            assert listed.free_seats == 8
+            # Both replicas re-announce when a player sits down: the listing follows.
+            await a.lobby.announce(terms, free_seats=7)
+            await b.lobby.announce(terms, free_seats=7)
+            await c.lobby.wait_until(lambda lobby: [t.free_seats for t in lobby.tables()] == [7])
+            assert a.lobby.is_announced(terms.table_id)
+            await a.lobby.withdraw(terms.table_id)
+            assert not a.lobby.is_announced(terms.table_id)
+            await c.lobby.wait_until(
+                lambda lobby: [t.announcers for t in lobby.tables()]
+                == [(b.transport.local_peer,)])
