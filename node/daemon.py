@@ -376,7 +376,9 @@ class Node(TableControl, FormedTables):
             await self._announce(table)
 
     async def _announce(self, table: HostedTable) -> None:
-        await self.lobby.announce(table.section.terms, free_seats=table.section.seats)
+        from .lobby_seats import announce_live  # live free seats, re-announced on change
+
+        await announce_live(self.lobby, table)
 
     async def _withdraw_tables(self) -> None:
         """Withdraw our announcements and give gossipsub a moment to send them."""
@@ -388,7 +390,7 @@ class Node(TableControl, FormedTables):
     def lobby_tables(self) -> list[dict[str, Any]]:
         if self.lobby is None:
             return []
-        return [listing.to_json() for listing in self.lobby.known_tables()]
+        return [table.to_json() for table in self.lobby.tables()]  # once per table id
 
     # --- network -------------------------------------------------------------------------
 
