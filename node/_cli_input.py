@@ -17,7 +17,7 @@ from typing import Any
 from bitcraps.node._bounded_json import MAX_JSON_DEPTH, JsonRejected, loads_bounded
 from bitcraps.node._cli_errors import CliError
 
-__all__ = ["MAX_FILE_BYTES", "ascii_int", "parse_ascii_int", "read_json_file"]
+__all__ = ["MAX_FILE_BYTES", "ascii_int", "parse_ascii_int", "read_json_file", "whole_number"]
 
 MAX_FILE_BYTES = 1 << 20  # a receipt is a few KiB
 
@@ -59,3 +59,12 @@ def ascii_int(low: int, high: int) -> Callable[[str], int]:
 
     parse.__name__ = "integer"  # argparse names the type in its message
     return parse
+
+
+def whole_number(text: str, low: int, high: int, what: str) -> int:
+    """`text` as an integer in [low, high], or a `CliError` naming `what`: one
+    ``bitcraps: error:`` line (exit 2), where argparse's `ascii_int` prints its usage too."""
+    value = parse_ascii_int(text, low, high)
+    if value is None:
+        raise CliError(f"{what}: expected an integer from {low} to {high} in digits 0-9")
+    return value

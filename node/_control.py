@@ -78,8 +78,11 @@ class NodeControl(Protocol):
     async def table_roll_animation(self, table_id: str, roll: int) -> dict[str, Any]:
         """A past roll's dice physics replayed: {"frames", ..., "matches_executed_roll"}."""
 
-    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
-        """Cash out (all free chips when `amount` is None): {"events", "receipt"}."""
+    async def table_cash_out(self, table_id: str, amount: int | None, *,
+                             leave_bets: bool = False) -> dict[str, Any]:
+        """Cash out (all free chips when `amount` is None): {"events", "receipt",
+        "bets_working", "chips_on_bets", "seated"}; all chips while bets are working is
+        refused (409) unless `leave_bets` (`cash_out_bets`)."""
 
     async def submit_many(self, table_id: str, operations: list[bytes],
                           keys: list[str | None] | None = None) -> list[dict[str, Any]]:

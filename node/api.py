@@ -30,8 +30,11 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     GET  /v1/tables/{table_id}/rolls/{n}   control.table_roll_record(): proofs of a roll
     GET  /v1/tables/{table_id}/rolls/{n}/animation   its throw replayed: frames to draw
     GET  /v1/tables/{table_id}/dice-key    control.table_dice_key(): f+1 replicas' word on it
-    POST /v1/tables/{table_id}/cashout     {"amount"?: int} -> control.table_cash_out(),
-                                           with a receipt signed by 2f+1 replicas
+    POST /v1/tables/{table_id}/cashout     {"amount"?: int, "leave_bets"?: bool}
+                                           -> control.table_cash_out(), with a receipt
+                                           signed by 2f+1 replicas and what stays on the
+                                           table; all chips with bets working is a 409
+                                           unless "leave_bets" (`cash_out_bets`)
     POST /v1/stop                          control.request_stop(); 202 {"stopping": true}
     GET  /metrics                          Prometheus text from control.metrics_registry
 
@@ -336,7 +339,10 @@ def build_app(
     async def table_cash_out(request: Request) -> Response:
         body = await read_json(request)
         amount = _int_in(body, "amount", 1, MAX_CHIPS) if "amount" in body else None
-        return JSONResponse(await control.table_cash_out(_table_id(request), amount))
+        leave_bets = field(body, "leave_bets", bool, "true or false") if (
+            "leave_bets" in body) else False
+        return JSONResponse(await control.table_cash_out(_table_id(request), amount,
+                                                         leave_bets=leave_bets))
 
     async def stop(request: Request) -> Response:
         control.request_stop()

@@ -5,7 +5,11 @@
 dice: they go to the next seat, the point and bets stand), ``bitcraps roll verify TABLE_ID
 ROLL`` (check a past roll's coin shares and proofs on this machine, against the dice key that
 f+1 of the table's replicas signed; the whole table id, never a prefix), ``bitcraps cashout
-TABLE`` (with a receipt signed by 2f+1 replicas) and ``bitcraps receipt verify FILE``.
+TABLE [--amount N] [--leave-bets]`` (with a receipt signed by 2f+1 replicas, and what stays on
+the table), ``bitcraps leave TABLE`` (cash out everything, with a receipt, and give up the
+seat), ``bitcraps takedown|turn-off|turn-on TABLE BET_ID`` and ``bitcraps receipt verify
+FILE``. An amount or a bet id that is not a whole number in range is one ``bitcraps: error:``
+line (exit 2), like every other mistake.
 ``bitcraps table join`` and ``table show`` live with ``table create`` in `cmd_table`. TABLE
 may be a unique prefix of the table id. Lean like ``cmd_control``: heavy modules are
 imported only when a command runs.
@@ -20,20 +24,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bitcraps.node._cli_errors import CliError
-from bitcraps.node._cli_input import ascii_int, parse_ascii_int, read_json_file
+from bitcraps.node._cli_input import ascii_int, parse_ascii_int, read_json_file, whole_number
 from bitcraps.node.cmd_control import api_client, control_options, print_json
+from bitcraps.node.cmd_request import post_action
 
 if TYPE_CHECKING:
     from bitcraps.games._coin import Group
+    from bitcraps.node.api_client import ApiClient
     from bitcraps.node.dice_key import VerifiedDiceKey
 
-__all__ = ["add_parser", "describe_events"]
+__all__ = ["add_parser", "describe_events", "still_on_table"]
 
 BET_KINDS = ("pass", "dont_pass", "come", "dont_come", "field", "place", "buy", "lay", "big",
              "hardway", "any_seven", "any_craps", "aces", "ace_deuce", "yo", "boxcars", "horn",
              "c_and_e", "hop", "odds")
 ROLL_TIMEOUT_S = 60.0
 CHIPS = 1 << 62  # the most chips on a table at once
+BET_IDS = (1 << 63) - 1
+BET_ACTIONS = (
+    ("takedown", "take_down",
+     "take a bet down: it (and any odds behind it) comes back; not a pass or come bet once "
+     "it has a point"),
+    ("turn-off", "turn_off",
+     "turn a place, buy, lay, big 6/8, hardway or odds bet off: it stays up, not decided"),
+    ("turn-on", "turn_on",
+     "turn such a bet on: it works on every roll, come-outs included"),
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     bet.add_argument("table", help="table id (or a unique prefix)")
     bet.add_argument("kind", choices=BET_KINDS, metavar="KIND",
                      help="the bet: " + ", ".join(BET_KINDS))
-    bet.add_argument("amount", type=ascii_int(1, CHIPS), help="chips")
+    bet.add_argument("amount", help="chips")
     bet.add_argument("--number", type=ascii_int(0, 66), default=None,
                      help="the number a place/buy/lay/big/hardway bet is on; a hop bet's "
                           "two faces low first (23)")
@@ -65,11 +81,32 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     cashout = subparsers.add_parser("cashout", parents=[common],
                                     help="cash out, with a receipt signed by 2f+1 replicas")
     cashout.add_argument("table", help="table id (or a unique prefix)")
-    cashout.add_argument("--amount", type=ascii_int(1, CHIPS), default=None,
-                         help="chips (default: all free)")
+    cashout.add_argument("--amount", default=None,
+                         help="chips (default: all free; with no bet working you then leave "
+                              "the seat)")
+    cashout.add_argument("--leave-bets", action="store_true",
+                         help="cash out all free chips even with bets working: they stay on "
+                              "the table, at risk, and so does your seat (without it that is "
+                              "refused)")
     cashout.add_argument("--receipt", type=Path, default=None,
                          help="where to write the receipt (default <data-dir>/receipts/)")
     cashout.set_defaults(run=_run_cashout)
+
+    leave = subparsers.add_parser(
+        "leave", parents=[common],
+        help="cash out every chip (with a receipt) and give up your seat; only with no bets "
+             "working")
+    leave.add_argument("table", help="table id (or a unique prefix)")
+    leave.add_argument("--receipt", type=Path, default=None,
+                       help="where to write the receipt (default <data-dir>/receipts/)")
+    leave.set_defaults(run=_run_leave)
+
+    for name, action, what in BET_ACTIONS:
+        by_id = subparsers.add_parser(name, parents=[common], help=what)
+        by_id.add_argument("table", help="table id (or a unique prefix)")
+        by_id.add_argument("bet_id", metavar="BET_ID",
+                           help="your bet's id (bitcraps table show lists them)")
+        by_id.set_defaults(run=_run_bet_action, bet_action=action)
 
     receipt = subparsers.add_parser("receipt", help="check a cash-out receipt offline")
     actions = receipt.add_subparsers(title="actions", metavar="<action>", dest="action")
@@ -88,15 +125,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _run_bet(args: argparse.Namespace) -> int:
+    amount = whole_number(args.amount, 1, CHIPS, "the amount (chips)")
     if args.kind == "odds":
         if args.bet_id is None:
             raise CliError("odds go behind one of your line bets: --on BET_ID")
-        body: dict[str, Any] = {"action": "odds", "bet_id": args.bet_id, "amount": args.amount}
+        body: dict[str, Any] = {"action": "odds", "bet_id": args.bet_id, "amount": amount}
     else:
-        body = {"action": "bet", "kind": args.kind, "amount": args.amount}
+        body = {"action": "bet", "kind": args.kind, "amount": amount}
         if args.number is not None:
             body["number"] = args.number
-    answer = api_client(args).post(f"/v1/tables/{args.table}/actions", body)
+    answer = post_action(args, args.table, body)
     if args.json:
         print_json(answer)
     else:
@@ -105,7 +143,17 @@ def _run_bet(args: argparse.Namespace) -> int:
 
 
 def _run_pass(args: argparse.Namespace) -> int:
-    answer = api_client(args).post(f"/v1/tables/{args.table}/actions", {"action": "pass"})
+    return _act(args, {"action": "pass"})
+
+
+def _run_bet_action(args: argparse.Namespace) -> int:
+    """takedown, turn-off, turn-on: one of your bets, by its id."""
+    bet_id = whole_number(args.bet_id, 1, BET_IDS, "BET_ID")
+    return _act(args, {"action": args.bet_action, "bet_id": bet_id})
+
+
+def _act(args: argparse.Namespace, body: dict[str, Any]) -> int:
+    answer = post_action(args, args.table, body)
     if args.json:
         print_json(answer)
     else:
@@ -184,9 +232,37 @@ def _proven_dice_key(proof: object, table_id: bytes, group: Group) -> VerifiedDi
 
 
 def _run_cashout(args: argparse.Namespace) -> int:
-    body = {} if args.amount is None else {"amount": args.amount}
+    body: dict[str, Any] = {}
+    if args.amount is not None:
+        body["amount"] = whole_number(args.amount, 1, CHIPS, "--amount (chips)")
+    if args.leave_bets:
+        body["leave_bets"] = True
     client = api_client(args, ROLL_TIMEOUT_S)
-    answer = client.post(f"/v1/tables/{args.table}/cashout", body)
+    return _cashed_out(args, client, client.post(f"/v1/tables/{args.table}/cashout", body))
+
+
+def _run_leave(args: argparse.Namespace) -> int:
+    """Every chip off the table, with its receipt, and the seat given up: a cash-out of all
+    (the table seats no one with no chips and no bets), or the leave action with no chips."""
+    client = api_client(args, ROLL_TIMEOUT_S)
+    me = client.get("/v1/identity")["node_id"]
+    shown = client.get(f"/v1/tables/{args.table}").get("craps") or {}
+    balance = shown.get("balances", {}).get(me)
+    if balance is None:
+        raise CliError(f"you are not seated at table {args.table}")
+    mine = [bet for bet in shown.get("bets", []) if bet.get("player") == me]
+    if mine:
+        listed = ", ".join(f"bet {bet['bet_id']} {bet['kind']}" for bet in mine[:8])
+        raise CliError(f"you have {len(mine)} bet{'s' if len(mine) > 1 else ''} working "
+                       f"({listed}): take them down (bitcraps takedown TABLE BET_ID) or let "
+                       "them be decided, then leave")
+    if balance == 0:
+        return _act(args, {"action": "leave"})
+    return _cashed_out(args, client, client.post(f"/v1/tables/{args.table}/cashout", {}))
+
+
+def _cashed_out(args: argparse.Namespace, client: ApiClient, answer: dict[str, Any]) -> int:
+    """Write a cash-out's receipt and say what happened and what stays on the table."""
     receipt = answer["receipt"]
     path = args.receipt
     if path is None:
@@ -199,10 +275,25 @@ def _run_cashout(args: argparse.Namespace) -> int:
                        f"it is: {json.dumps(receipt)}") from None
     if args.json:
         print_json({**answer, "receipt_file": str(path)})
-    else:
-        print("\n".join(describe_events(answer["events"])))
-        print(f"receipt ({len(receipt['replies'])} replicas signed): {path}")
+        return 0
+    print("\n".join(describe_events(answer["events"])))
+    print(f"receipt ({len(receipt['replies'])} replicas signed): {path}")
+    print(still_on_table(answer))
     return 0
+
+
+def still_on_table(answer: dict[str, Any]) -> str:
+    """A cash-out answer's bets still working and seat, as one line."""
+    bets = answer.get("bets_working") or []
+    if bets:
+        listed = ", ".join(f"bet {bet['bet_id']} {bet['kind']}"
+                           + (f" {bet['number']}" if bet.get("number") else "")
+                           + f" {bet['amount']}" for bet in bets)
+        return (f"still on the table, at risk: {len(bets)} bet{'s' if len(bets) > 1 else ''} "
+                f"working, {answer.get('chips_on_bets')} chips ({listed}); you keep your seat")
+    if answer.get("seated") is False:
+        return "nothing left on the table; you left your seat"
+    return "no bets working; you keep your seat"
 
 
 def _run_receipt_verify(args: argparse.Namespace) -> int:
@@ -273,5 +364,9 @@ def _describe(event: dict[str, Any]) -> str:
         return f"bet {event['bet_id']} travels to {event['number']}"
     if kind == "CashedOut":
         return f"{who} cashed out {event['amount']}: balance {event['balance']}"
+    if kind == "Left":
+        return f"{who} left the table"
+    if kind == "BetSwitched":
+        return f"bet {event['bet_id']} is {event['working']}"
     fields = ", ".join(f"{k} {v}" for k, v in event.items() if k != "type")
     return f"{kind}: {fields}"

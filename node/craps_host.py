@@ -32,6 +32,7 @@ from bitcraps.games.table_terms import TableTerms
 
 from ._control import ControlError
 from ._game_json import craps_state_json, to_json
+from .cash_out_bets import left_on_table, refuse_open_bets
 from .dice_key import make_dice_key_proof
 from .receipts import make_receipt
 from .request_outcomes import submit_refusal
@@ -186,8 +187,11 @@ class CrapsHost:
         raise ControlError(f"roll {number} was requested, but too few replicas posted coin "
                            f"shares within {ROLL_TIMEOUT_S:g} s", 503)
 
-    async def cash_out(self, amount: int | None) -> dict[str, Any]:
-        """Cash out and return the receipt: 2f+1 replicas' signed replies to the request."""
+    async def cash_out(self, amount: int | None, *, leave_bets: bool = False) -> dict[str, Any]:
+        """Cash out and return the receipt: 2f+1 replicas' signed replies to the request, and
+        what stays on the table (`cash_out_bets`: all chips with bets working is refused
+        unless `leave_bets`)."""
+        refuse_open_bets(self.app.state, self.player, amount, leave_bets)
         operation = encode_operation(ACT, self.app.game.encode_action(
             CashOut(self.player, amount)))
         quorum = self.shell.config.quorum
@@ -197,6 +201,7 @@ class CrapsHost:
             raise ControlError(str(exc), 503) from None
         answer = self._events(completed.result)
         answer["receipt"] = make_receipt(self.terms, completed.replies)
+        answer |= left_on_table(self.app.state, self.player, answer["events"])
         return answer
 
     async def dice_key(self) -> dict[str, Any]:

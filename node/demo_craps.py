@@ -150,11 +150,13 @@ def _finish(players: list[_Player], daemons: list[Daemon], table_id: str, say: S
     say("cash out, each with a receipt signed by 2f+1 replicas:")
     receipts_ok = True
     for player in players:
-        answer = player.api.post(f"/v1/tables/{table_id}/cashout", {})
+        # The game ends mid-hand: bets still working stay on the table, said as such.
+        answer = player.api.post(f"/v1/tables/{table_id}/cashout", {"leave_bets": True})
         try:
             verified = verify_receipt(answer["receipt"])
             signers = ", ".join(map(str, verified.signers))
-            said = _named(describe_events(answer["events"])[-1], players)
+            cashed = [e for e in answer["events"] if e["type"] == "CashedOut"]
+            said = _named(describe_events(cashed)[0], players)
             say(f"  {said}; receipt verified, signed by replicas {signers}")
         except ReceiptError as exc:
             receipts_ok = False

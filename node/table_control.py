@@ -141,9 +141,11 @@ class TableControl:
             result.final_state_hash.hex() == shown["final_state_hash"])
         return animation
 
-    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
+    async def table_cash_out(self, table_id: str, amount: int | None, *,
+                             leave_bets: bool = False) -> dict[str, Any]:
         host = self._craps(table_id)
-        return await until_stopped(self._hosted(table_id), lambda: host.cash_out(amount))
+        return await until_stopped(self._hosted(table_id),
+                                   lambda: host.cash_out(amount, leave_bets=leave_bets))
 
     async def submit_many(self, table_id: str, operations: list[bytes],
                           keys: list[str | None] | None = None) -> list[dict[str, Any]]:

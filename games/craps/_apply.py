@@ -71,9 +71,7 @@ def apply(state: CrapsState, action: Action) -> Result:
     if isinstance(action, PassDice):
         return _pass_dice(state, action)
     if isinstance(action, CashOut):
-        amount = action.amount if action.amount is not None else state.balance(action.player)
-        assert amount is not None
-        return _cash_out(state, action.player, amount)
+        return _cash_out_action(state, action)
     return _leave(state, action)
 
 
@@ -152,6 +150,21 @@ def _cash_out(state: CrapsState, player: bytes, amount: int) -> Result:
     balance = ledger.balance(player)
     assert balance is not None
     return replace(state, ledger=ledger), (CashedOut(player, amount, balance),)
+
+
+def _cash_out_action(state: CrapsState, action: CashOut) -> Result:
+    """Free chips off the table. A player left with no chips and no bets walks away: the
+    seat is given up as by `Leave` (so the dice never go to an empty seat), but for the
+    shooter while a roll is pending, whose seat the roll still needs."""
+    player = action.player
+    amount = action.amount if action.amount is not None else state.balance(player)
+    assert amount is not None
+    state, events = _cash_out(state, player, amount)
+    pending_shooter = state.roll_pending and state.shooter == player
+    if state.balance(player) or state.bets_of(player) or pending_shooter:
+        return state, events
+    state, left = _leave(state, Leave(player))
+    return state, events + left
 
 
 def _leave(state: CrapsState, action: Leave) -> Result:

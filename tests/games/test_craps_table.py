@@ -193,7 +193,7 @@ REJECTIONS: dict[str, tuple[Setup, Action, Code]] = {
         Code.INSUFFICIENT_CHIPS,
     ),
     "cash out with nothing free": (
-        lambda: act(table(buy_in=100), CashOut(ALICE))[0],
+        lambda: _bet(table(buy_in=100), K.FIELD, 100),
         CashOut(ALICE),
         Code.NOTHING_TO_CASH_OUT,
     ),

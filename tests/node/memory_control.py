@@ -144,10 +144,11 @@ class InMemoryControl:
             raise ControlError(f"no table {table_id}", 404)
         return {"roll": roll}
 
-    async def table_cash_out(self, table_id: str, amount: int | None) -> dict[str, Any]:
+    async def table_cash_out(self, table_id: str, amount: int | None, *,
+                             leave_bets: bool = False) -> dict[str, Any]:
         if table_id not in self.table_map:
             raise ControlError(f"no table {table_id}", 404)
-        return {"events": [], "amount": amount}
+        return {"events": [], "amount": amount, "leave_bets": leave_bets}
 
     def request_stop(self) -> None:
         self.stop_requested.set()
