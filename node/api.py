@@ -11,7 +11,9 @@ Routes (JSON in and out; every route needs ``Authorization: Bearer <token>``)::
     POST /v1/tables                        {"game": str, "replicas": int, "min_bet"?: int,
                                            "max_bet"?: int, "seats"?: int,
                                            "shooter_timeout_s"?: int}
-                                           -> control.create_table(); 201
+                                           -> control.create_table(); 201, with
+                                           "tolerates_faulty_replicas" (f) and, when
+                                           f = 0, a "warning" (`fault_tolerance`)
     GET  /v1/lobby                         {"tables": control.lobby_tables()}
     GET  /v1/config                        control.config_show()
     POST /v1/config                        {"key": str, "value": str} -> control.config_set()
@@ -77,6 +79,7 @@ from starlette.routing import Route
 
 from bitcraps.node._bounded_json import MAX_JSON_DEPTH, JsonRejected, loads_bounded
 from bitcraps.node._control import ControlError, NodeControl
+from bitcraps.node.fault_tolerance import fault_tolerance
 from bitcraps.node.game_hosting import MAX_SHOOTER_TIMEOUT_S
 
 __all__ = ["MAX_BODY_BYTES", "MAX_CHIPS", "TABLE_LIMITS", "build_app"]
@@ -91,7 +94,8 @@ _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7f))
 MAX_ADDRESS_CHARS = 1024  # a multiaddr for `peers connect`
 # POST /v1/tables: each integer field's range (replicas as the charter allows them).
 TABLE_LIMITS = {"replicas": (1, 64), "min_bet": (0, MAX_CHIPS), "max_bet": (0, MAX_CHIPS),
-                "seats": (0, 1024), "shooter_timeout_s": (1, MAX_SHOOTER_TIMEOUT_S)}
+                "seats": (1, 1024), "shooter_timeout_s": (1, MAX_SHOOTER_TIMEOUT_S)}
+CRAPS_MAX_SEATS = 64  # a craps table seats at most this many players (its TableConfig)
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 log = structlog.get_logger("bitcraps.node.api")
@@ -262,8 +266,11 @@ def build_app(
                   if name in body}
         if limits.get("min_bet", 1) > limits.get("max_bet", 1000):
             raise _BadRequest("field 'min_bet' must not be above 'max_bet'")
-        return JSONResponse(await control.create_table(game, replicas, **limits),
-                            status_code=201)
+        if game == "craps" and limits.get("seats", 8) > CRAPS_MAX_SEATS:
+            raise _BadRequest(f"field 'seats' must be between 1 and {CRAPS_MAX_SEATS} for "
+                              "craps")
+        created = await control.create_table(game, replicas, **limits)
+        return JSONResponse({**created, **fault_tolerance(replicas)}, status_code=201)
 
     async def lobby(request: Request) -> Response:
         return JSONResponse({"tables": control.lobby_tables()})

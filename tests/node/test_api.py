@@ -330,7 +330,7 @@ async def test_deep_json_is_400_on_every_route_that_reads_a_body(
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({"game": "kv", "replicas": 4, "seats": 10**6}, "'seats' must be between 0 and 1024"),
+    ({"game": "kv", "replicas": 4, "seats": 10**6}, "'seats' must be between 1 and 1024"),
     ({"game": "kv", "replicas": 4, "max_bet": 2**64}, "'max_bet' must be between"),
     ({"game": "kv", "replicas": 4, "min_bet": 2**63}, "'min_bet' must be between"),
     ({"game": "kv", "replicas": 10**6}, "'replicas' must be between 1 and 64"),
