@@ -7,6 +7,10 @@ most `MAX_ANSWER_BYTES`, uncompressed (a compressed answer could inflate without
 at most the read timeout overall (a byte at a time no longer holds the CLI), and parsed by
 the one bounded JSON reader (`_bounded_json`: size and depth checked before parsing). The
 error text a daemon sends is shown on one line, control characters escaped, shortened.
+
+A request the daemon sent but whose outcome is not known yet (a 503 with ``"status":
+"pending"``) is `OutcomeUnknownError`: never reported as a failure, since it may still
+execute; it names the request to look up, and exits 75 (EX_TEMPFAIL).
 """
 
 from __future__ import annotations
@@ -22,11 +26,37 @@ from bitcraps.node._bounded_json import JsonRejected, loads_bounded
 from bitcraps.node._cli_errors import CliError
 from bitcraps.node._cookie import cookie_path, read_cookie, socket_path
 
-__all__ = ["MAX_ANSWER_BYTES", "MAX_ERROR_CHARS", "ApiClient"]
+__all__ = ["EXIT_OUTCOME_UNKNOWN", "MAX_ANSWER_BYTES", "MAX_ERROR_CHARS", "ApiClient",
+           "OutcomeUnknownError"]
 
 TIMEOUT = httpx.Timeout(5.0, connect=1.0)
 MAX_ANSWER_BYTES = 16 << 20
 MAX_ERROR_CHARS = 300
+EXIT_OUTCOME_UNKNOWN = 75  # sysexits.h EX_TEMPFAIL: not failed, not done yet
+_HEX = frozenset("0123456789abcdef")
+
+
+class OutcomeUnknownError(CliError):
+    """The daemon sent the request, but no quorum answered in time: it may still execute,
+    and the daemon keeps retransmitting it."""
+
+    def __init__(self, table_id: str, request_id: str) -> None:
+        super().__init__(f"outcome unknown, still trying: check with `bitcraps request "
+                         f"{table_id} {request_id}`", exit_status=EXIT_OUTCOME_UNKNOWN)
+        self.table_id = table_id
+        self.request_id = request_id
+
+
+def _pending(payload: object) -> OutcomeUnknownError | None:
+    """The error for an answer saying the request is pending, if it names it plainly."""
+    if not isinstance(payload, dict) or payload.get("status") != "pending":
+        return None
+    table_id, request_id = payload.get("table_id"), payload.get("request_id")
+    if (type(table_id) is str and 0 < len(table_id) <= 64 and _HEX.issuperset(table_id)
+            and type(request_id) is str and len(request_id) == 32
+            and _HEX.issuperset(request_id)):
+        return OutcomeUnknownError(table_id, request_id)
+    return None
 
 
 class ApiClient:
@@ -40,8 +70,9 @@ class ApiClient:
     def get(self, path: str) -> Any:
         return self._request("GET", path, None)
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._request("POST", path, body)
+    def post(self, path: str, body: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> Any:
+        return self._request("POST", path, body, headers)
 
     def _no_daemon(self) -> CliError:
         return CliError(f"no bitcraps daemon is running at {self.socket} "
@@ -60,13 +91,14 @@ class ApiClient:
         except (OSError, ValueError) as exc:
             raise CliError(f"cannot read the cookie file {self.cookie}: {exc}") from None
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+    def _request(self, method: str, path: str, body: dict[str, Any] | None,
+                 headers: dict[str, str] | None = None) -> Any:
         if not self.socket.exists():
             raise self._no_daemon()
         token = self._token()
         if not os.access(self.socket, os.W_OK):
             raise CliError(f"permission denied on {self.socket} (run as the daemon's user)")
-        status, raw = self._exchange(method, path, body, token)
+        status, raw = self._exchange(method, path, body, token, headers or {})
         try:
             payload = loads_bounded(raw, max_bytes=MAX_ANSWER_BYTES)
         except JsonRejected as exc:  # its message never quotes the answer
@@ -77,9 +109,14 @@ class ApiClient:
             raise CliError(f"the daemon refused the token in {self.cookie} "
                            "(stale cookie? is --data-dir the daemon's data dir?)")
         if 400 <= status <= 599:
+            pending = _pending(payload)
+            if pending is not None:
+                raise pending
             message = payload.get("error") if isinstance(payload, dict) else None
             text = _one_line(message) if type(message) is str and message else f"HTTP {status}"
-            if status >= 500:
+            told = isinstance(payload, dict) and payload.get("status") in (
+                "not_executed", "lost")  # the table's answer, not the daemon's failure
+            if status >= 500 and not told:
                 raise CliError(f"the daemon failed: {text} (see its log)")
             raise CliError(text)
         if rejected:
@@ -89,12 +126,12 @@ class ApiClient:
         return payload
 
     def _exchange(self, method: str, path: str, body: dict[str, Any] | None,
-                  token: str) -> tuple[int, bytes]:
+                  token: str, extra: dict[str, str]) -> tuple[int, bytes]:
         """The answer's status and body, read within bounds."""
         # Plain HTTP over a Unix socket: there is no TLS, so no CA bundle to load (building
         # the default SSL context costs ~30 ms, a tenth of the CLI's budget).
         transport = httpx.HTTPTransport(uds=str(self.socket), verify=False)
-        headers = {"authorization": f"Bearer {token}", "accept-encoding": "identity"}
+        headers = {**extra, "authorization": f"Bearer {token}", "accept-encoding": "identity"}
         try:
             with httpx.Client(transport=transport, base_url="http://bitcraps",
                               timeout=self._timeout) as client, \

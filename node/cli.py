@@ -43,6 +43,7 @@ COMMAND_MODULES = [
     "bitcraps.node.cmd_control",
     "bitcraps.node.cmd_table",
     "bitcraps.node.cmd_play",
+    "bitcraps.node.cmd_request",
     "bitcraps.node.cmd_audit",
     "bitcraps.node.cmd_fuzz",
 ]
@@ -53,7 +54,7 @@ COMMAND_MODULES = [
 LEAN_COMMANDS = {
     name: "bitcraps.node.cmd_control"
     for name in ("id", "status", "peers", "tables", "stop", "config")
-} | {"table": "bitcraps.node.cmd_table"} | {
+} | {"table": "bitcraps.node.cmd_table", "request": "bitcraps.node.cmd_request"} | {
     name: "bitcraps.node.cmd_play" for name in ("bet", "roll", "pass", "cashout", "receipt",
                                                 "leave", "takedown", "turn-off", "turn-on")}
 

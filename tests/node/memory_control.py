@@ -18,6 +18,7 @@ from bitcraps.node.api_server import serve_api, write_cookie
 from bitcraps.node.metrics import NodeMetrics
 
 RUNTIME_SETTINGS = {"log_level": str, "max_tables": int}
+PENDING_ID = "5e" * 16  # the request an action answered "outcome unknown" for
 
 
 @dataclass
@@ -52,7 +53,10 @@ class InMemoryControl:
             p["peer"] for p in self.peer_list] + [hashlib.sha256(b"peer-c").hexdigest()])}
         self.stop_requested = trio.Event()
         self.broken = False  # makes status() fail as a bug would
-        self.keys_given: list[str | None] = []  # idempotency keys, as submit got them
+        self.keys_given: list[str | None] = []  # idempotency keys, as submit/table_act got
+        self.act_answer = "events"  # or "pending": table_act's request outcome is unknown
+        self.requests: dict[str, dict[str, Any]] = {}  # request_status's answers, by id
+        self.lookups: list[tuple[str, float]] = []
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -138,6 +142,26 @@ class InMemoryControl:
         if table_id not in self.table_map:
             raise ControlError(f"no table {table_id}", 404)
         return next(t for t in self.tables() if t["table_id"] == table_id)
+
+    async def table_act(self, table_id: str, body: dict[str, Any],
+                        key: str | None = None) -> dict[str, Any]:
+        """An action answered as `act_answer` says: events, or (with "pending") a 503 for a
+        request whose outcome is unknown, `PENDING_ID`, to look up in `requests`."""
+        self.keys_given.append(key)
+        if self.act_answer == "pending":
+            raise ControlError("no quorum answered within 30 s; the request is still being "
+                               "retransmitted (outcome unknown)", 503,
+                               {"status": "pending", "request_id": PENDING_ID,
+                                "table_id": table_id})
+        return {"events": [{"type": "BetPlaced", "bet_id": 1, "player": self.node_id,
+                            "kind": body.get("kind", "-"), "amount": body.get("amount", 0)}]}
+
+    async def request_status(self, table_id: str, request_id: str,
+                             wait_s: float = 0.0) -> dict[str, Any]:
+        self.lookups.append((request_id, wait_s))
+        if request_id not in self.requests:
+            raise ControlError(f"table {table_id} has no record of request {request_id}", 404)
+        return {"table_id": table_id, "request_id": request_id, **self.requests[request_id]}
 
     def table_roll_record(self, table_id: str, roll: int) -> dict[str, Any]:
         if table_id not in self.table_map:
