@@ -198,7 +198,7 @@ class CrapsHost:
         try:
             completed = await self.shell.submit_with_quorum(operation, quorum)
         except SubmitError as exc:
-            raise ControlError(str(exc), 503) from None
+            raise submit_refusal(exc, self.terms.table_id.hex()) from None
         answer = self._events(completed.result)
         answer["receipt"] = make_receipt(self.terms, completed.replies)
         answer |= left_on_table(self.app.state, self.player, answer["events"])
@@ -213,7 +213,7 @@ class CrapsHost:
                 completed = await self.shell.submit_with_quorum(
                     operation, self.terms.f + 1, pooled=True)
             except SubmitError as exc:
-                raise ControlError(str(exc), 503) from None
+                raise submit_refusal(exc, self.terms.table_id.hex()) from None
             try:
                 _, key = decode_dice_key_result(completed.result)
             except GameDecodeError:

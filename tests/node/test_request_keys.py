@@ -30,7 +30,7 @@ from bitcraps.node._control import ControlError
 from bitcraps.node.client_stamps import StampFile
 from bitcraps.node.craps_host import CrapsHost
 from bitcraps.node.logs import get_logger
-from bitcraps.node.request_ledger import EXECUTED, PENDING, RequestLedger
+from bitcraps.node.request_ledger import EXECUTED, NOT_EXECUTED, PENDING, RequestLedger
 from bitcraps.node.table_shell import OutcomeUnknown, TableShell
 
 
@@ -97,6 +97,36 @@ async def test_a_bet_that_timed_out_commits_later_and_its_key_never_bets_twice(
         assert reused.value.status == 409 and "another operation" in str(reused.value)
         await host.act(bet)  # without a key, the same bet again is a second bet
         assert len(host.app.state.bets) == 2
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_second_action_while_one_is_outstanding_is_refused_cleanly(
+        autojump_clock: trio.abc.Clock) -> None:
+    """The player's client has one request outstanding at a time: a second bet, or a roll,
+    waits for it within its own deadline, then is refused with a 503 that says it was not
+    sent and names the outstanding request (it was a 500 from the client's own check)."""
+    async with trio.open_nursery() as nursery:
+        table = Table(nursery, app_factory=craps_app)
+        for i in range(4):
+            await table.start(i)
+        host = craps_host(table, 0)
+        await host.act(Join(host.player, 1_000))
+        table.kill(2)
+        table.kill(3)
+        with pytest.raises(ControlError) as unknown:
+            await host.act(PlaceBet(host.player, BetKind.FIELD, 10))
+        outstanding = unknown.value.details["request_id"]
+        for second in (lambda: host.act(PlaceBet(host.player, BetKind.FIELD, 20)), host.roll):
+            with pytest.raises(ControlError) as busy:
+                await second()
+            assert busy.value.status == 503 and busy.value.details["status"] == NOT_EXECUTED
+            assert f"(request {outstanding})" in str(busy.value)
+            assert "this one was not sent" in str(busy.value)
+        await table.start(2, recover=True)
+        await table.start(3, recover=True)
+        with trio.fail_after(120):
+            await host.act(PlaceBet(host.player, BetKind.FIELD, 20))
+        assert sorted(bet.amount for bet in host.app.state.bets) == [10, 20]
         nursery.cancel_scope.cancel()
 
 
