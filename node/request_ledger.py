@@ -123,8 +123,8 @@ class LedgerEntry:
 
     @classmethod
     def decode(cls, request_id: bytes, created_us: int, data: bytes) -> LedgerEntry:
-        """An entry from its stored bytes; ValueError (never quoting them) if they are not
-        one."""
+        """An entry from its stored bytes, strictly (its one encoding, each field's type and
+        range); ValueError (never quoting them) if they are not one."""
         try:
             fields = msgpack.unpackb(data, raw=False, strict_map_key=True, max_array_len=12,
                                      max_map_len=0, max_str_len=1024,
@@ -143,8 +143,11 @@ class LedgerEntry:
                 and (envelope is None) == (status != PENDING)
                 and len(request_id) == REQUEST_ID_BYTES):
             raise ValueError("a ledger entry's fields have the wrong types")
-        return cls(request_id, client, timestamp, digest, quorum, created_us, key, envelope,
-                   status, result, seq, reason, horizon)
+        entry = cls(request_id, client, timestamp, digest, quorum, created_us, key, envelope,
+                    status, result, seq, reason, horizon)
+        if entry.encode() != data:  # one encoding per entry, as `encode` writes it
+            raise ValueError("a ledger entry not in its one encoding")
+        return entry
 
 
 class RequestLedger:
@@ -322,16 +325,22 @@ class RequestLedger:
             del self._keys[entry.key]
 
     def _prune(self) -> None:
-        """Forget the oldest ended entries past the window (count, bytes, age)."""
+        """Forget the oldest ended entries past the window (count, bytes, age): from the
+        oldest on, stopping at the first within it (pending ones are passed over)."""
         oldest = self._clock_us() - self._max_age_us
-        for entry in list(self._entries.values()):
-            if (len(self._entries) <= self._max_entries and self._bytes <= self._max_bytes
+        count, size = len(self._entries), self._bytes
+        doomed: list[LedgerEntry] = []
+        for entry in self._entries.values():
+            if (count <= self._max_entries and size <= self._max_bytes
                     and entry.created_us >= oldest):
                 break
             if entry.status != PENDING:
-                self._unindex(entry)
-                self._dirty.pop(entry.request_id, None)
-                self._deleted.add(entry.request_id)
+                doomed.append(entry)
+                count, size = count - 1, size - entry.size
+        for entry in doomed:
+            self._unindex(entry)
+            self._dirty.pop(entry.request_id, None)
+            self._deleted.add(entry.request_id)
 
 
 def describe(entry: LedgerEntry) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from . import _dice_key_seeds, _host_seeds, _seeds
+from . import _dice_key_seeds, _host_seeds, _ledger_seeds, _seeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +127,7 @@ def _table() -> list[FuzzTarget]:
     from bitcraps.games._shooter_timeout import decode_timeout_vote, encode_timeout_vote
     from bitcraps.games.table_terms import TermsError, decode_terms
     from bitcraps.node.client_stamps import StampFileError, encode_stamp, parse_stamp
+    from bitcraps.node.request_ledger import LedgerEntry
 
     return [
         FuzzTarget("timeout-vote", "a replica's vote that the shooter did not roll in time",
@@ -137,6 +138,9 @@ def _table() -> list[FuzzTarget]:
                    lambda terms: terms.encode()),
         FuzzTarget("client-stamps", "a table's client stamp file (a forged data dir)",
                    parse_stamp, (StampFileError,), _dice_key_seeds.client_stamps, encode_stamp),
+        FuzzTarget("request-ledger", "an entry of a table's request ledger (a forged data "
+                   "dir)", lambda data: LedgerEntry.decode(_ledger_seeds.REQUEST_ID, 0, data),
+                   (ValueError,), _ledger_seeds.ledger_entries, lambda entry: entry.encode()),
     ]
 
 
@@ -159,6 +163,7 @@ _GROUPS: dict[str, Callable[[], list[FuzzTarget]]] = {
     "lobby-announcement": _lobby,
     "dice-key-result": _dice_key, "dice-key-proof": _dice_key,
     "timeout-vote": _table, "table-terms": _table, "client-stamps": _table,
+    "request-ledger": _table,
 }
 TARGET_NAMES: tuple[str, ...] = tuple(_GROUPS)
 
