@@ -47,6 +47,7 @@ DKG_SEED_BYTES = 32
 PHASE_TIMEOUT_S = 5.0
 ROLL_TIMEOUT_S = 30.0
 DUTY_WAIT_S = 30.0
+ROUTINE_DUTY_REFUSALS = frozenset({"no_such_roll", "stale_vote", "duplicate_vote"})
 
 
 def load_or_create_dkg_seed(path: Path) -> bytes:
@@ -148,10 +149,14 @@ class CrapsHost:
         decoded = decode_result(result)
         if decoded.ok:
             self.duties_posted += 1
-        else:  # a repeat after a restart, or a phase that closed meanwhile
-            self.duties_refused += 1
-            self._log.info("duty refused by the table", code=decoded.code,
-                           reason=decoded.reason)
+            return
+        self.duties_refused += 1
+        # Routine (debug): a share after f+1 others fixed the roll, a timeout vote on a turn
+        # that ended or that others' votes closed. Anything else (a DKG message repeated
+        # after a restart, or refused outright) is worth an operator's eye: info.
+        routine = decoded.code in ROUTINE_DUTY_REFUSALS
+        (self._log.debug if routine else self._log.info)(
+            "duty refused by the table", code=decoded.code[:64], reason=decoded.reason[:160])
 
     # --- this node as a player ----------------------------------------------------------------
 

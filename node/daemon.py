@@ -24,6 +24,7 @@ from bitcraps.consensus import (
     ByzantineDetected,
     DecodeError,
     Event,
+    Executed,
     MessageRejected,
     Record,
     Replica,
@@ -31,6 +32,7 @@ from bitcraps.consensus import (
     RequestCommitted,
     SignatureCheck,
     ViewChanged,
+    ViewChangeStarted,
     decode_envelope,
 )
 from bitcraps.games.craps_app import CrapsApp
@@ -57,6 +59,7 @@ from .request_ledger_file import ledger_path
 from .retired_tables import RetiredTables
 from .storage import SqliteStorage, StorageError, table_db_path
 from .systemd import Notifier, run_watchdog
+from .table_audit import TableAudit
 from .table_control import TableControl
 from .table_formation import CharterStore, FormationPolicy, TableFormation
 from .table_shell import TableShell, thread_offload
@@ -228,7 +231,7 @@ class Node(TableControl, FormedTables):
             send_frame=self._send_frame, tick_seconds=self._tick_seconds,
             offload=self._offload, on_event=events.append, client_pool=self._client_pool,
             request_ledger=ledger,
-            client_stamps=stamps,
+            client_stamps=stamps, on_executed=self._audit_hook(section.table_id, app),
         )
         table = HostedTable(section, replica_config, storage, shell, trio.current_time())
         shell.on_event = partial(self._on_event, table)
@@ -277,6 +280,14 @@ class Node(TableControl, FormedTables):
             raise AccelUnavailable(str(exc)) from None
         self.accel_reasons["physics"] = reason
         self.log.info("dice physics", backend=reason)
+
+    def _audit_hook(self, table_id: str, app: Any) -> Callable[[Executed], None] | None:
+        """A craps table's audit trail and game counters (`table_audit`), fed by what its
+        replica executes."""
+        if not isinstance(app, CrapsApp):
+            return None
+        return TableAudit(table_id, app.game, bind_table(self.log, table_id),
+                          self.metrics).executed
 
     # --- tables formed at run time -----------------------------------------------------------
 
@@ -522,8 +533,11 @@ class Node(TableControl, FormedTables):
             table.last_progress = trio.current_time()
             self.metrics.requests_committed.labels(table=table_id).inc()
         elif isinstance(event, ViewChanged):
+            self.metrics.view_changes.labels(table=table_id).inc()
             bind_table(self.log, table_id).info("view changed", view=event.view,
                                                 primary=event.primary)
+        elif isinstance(event, ViewChangeStarted):
+            self.metrics.view_changes_started.labels(table=table_id).inc()
         elif isinstance(event, MessageRejected):
             self.metrics.messages_rejected.labels(reason="protocol").inc()
         elif isinstance(event, ByzantineDetected):

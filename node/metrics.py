@@ -2,15 +2,22 @@
 
 Each `NodeMetrics` has its own `CollectorRegistry` (never the global default), so several
 nodes in one process (the tests, `local_cluster`) register the same names without clashing.
-The control API serves ``control.metrics_registry`` on ``/metrics``.
+The control API serves ``control.metrics_registry`` on ``/metrics``, and so does the optional
+metrics listener (`metrics_listener`, ``[metrics] listen``) without the control token.
+
+Besides the node's own series the registry holds the process's (``process_*``: CPU, memory,
+open files, start time) and ``bitcraps_build_info{version,python}``; the tables' game
+counters (actions by outcome, bets, rolls, cash-outs) are fed by their audit trail
+(`table_audit`), and view changes by the replicas' events.
 """
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 
 from .metrics_sources import HostProtocolCollector, TableCollector, TransportCollector
 
@@ -56,6 +63,31 @@ class NodeMetrics:
             registry=r)
         self.tables_failed = Gauge(
             "bitcraps_tables_failed", "Hosted tables stopped by our own bug", registry=r)
+        self._game_counters(r)
+        self.view_changes_started = Counter(
+            "bitcraps_view_changes_started", "View changes this replica started, by table",
+            ["table"], registry=r)
+        self.view_changes = Counter(
+            "bitcraps_view_changes", "New views this replica entered, by table", ["table"],
+            registry=r)
+        ProcessCollector(registry=r)
+        Info("bitcraps_build", "The running bitcraps version", registry=r).info(
+            {"version": _version(), "python": platform.python_version()})
+
+    def _game_counters(self, r: CollectorRegistry) -> None:
+        self.table_actions = Counter(
+            "bitcraps_table_actions", "Players' actions a table executed, by table, action "
+            "(join, bet, odds, take_down, turn_off, turn_on, roll_request, pass, cashout, "
+            "leave) and outcome (ok, refused)", ["table", "action", "outcome"], registry=r)
+        self.bets_placed = Counter("bitcraps_bets_placed", "Bets placed, by table", ["table"],
+                                   registry=r)
+        self.chips_bet = Counter("bitcraps_chips_bet", "Chips staked on bets placed, by table",
+                                 ["table"], registry=r)
+        self.rolls = Counter("bitcraps_rolls", "Rolls thrown, by table", ["table"], registry=r)
+        self.cash_outs = Counter("bitcraps_cash_outs", "Cash-outs, by table", ["table"],
+                                 registry=r)
+        self.chips_cashed_out = Counter("bitcraps_chips_cashed_out",
+                                        "Chips cashed out, by table", ["table"], registry=r)
 
     def watch_transport(self, name: str, statistics: Callable[[], Any]) -> None:
         """Export a transport's `statistics()` at each scrape: drops by reason and by peer
@@ -76,3 +108,12 @@ class NodeMetrics:
     def table_progress(self, table: str, view: int, last_executed_seq: int) -> None:
         self.view.labels(table=table).set(view)
         self.last_executed_seq.labels(table=table).set(last_executed_seq)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bitcraps")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import trio
 from libp2p import new_host
 from libp2p.abc import IHost
 from libp2p.crypto.ed25519 import Ed25519PublicKey, create_new_key_pair
@@ -82,6 +83,7 @@ def build_host(
         raise ValueError(f"an Ed25519 seed is 32 bytes, not {len(seed)}")
     logging.getLogger("libp2p").propagate = True
     _quiet_protocol_refusals()
+    quiet_peer_departures()
     own_listen_ports()  # never SO_REUSEPORT: a port in use is refused, not shared
     key_pair = create_new_key_pair(bytes(seed))
     noise = NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
@@ -130,6 +132,58 @@ def _quiet_protocol_refusals() -> None:
     logger = logging.getLogger("libp2p.host.basic_host")
     if _REFUSAL_FILTER not in logger.filters:
         logger.addFilter(_REFUSAL_FILTER)
+
+
+# What py-libp2p says, at ERROR or WARNING, when a peer is simply gone: a dial to a peer that
+# is down or restarting, a connection that dropped mid-frame, a stream reset by its closing.
+_DEPARTURE_PREFIXES = ("Failed to open TCP stream", "QUIC config provided but QUIC not enabled")
+_DEPARTURE_MARKERS = (
+    "IncompleteRead", "Incomplete read", "RawConnError", "Connection reset", "ConnectionReset",
+    "Connection refused", "ConnectionRefused", "BrokenResourceError", "ClosedResourceError",
+    "Broken pipe", "BrokenPipe", "connection closed", "Connection closed", "EOFError",
+    "StreamEOF", "StreamReset", "MuxedConnUnavailable", "MuxedStreamReset", "MuxedStreamEOF",
+    "Cannot schedule task after service has stopped",  # a peer's dial racing our own stop
+)
+_DEPARTURE_ERRORS = (ConnectionError, EOFError, trio.BrokenResourceError,
+                     trio.ClosedResourceError)
+
+
+class _PeerDepartureFilter(logging.Filter):
+    """A peer going away is routine (restarted, killed, unplugged): the transport counts it,
+    reconnects, and the table carries on. py-libp2p logs it at ERROR, often with a
+    traceback, from several modules. Such a record becomes one DEBUG line without its
+    exception; every other warning and error stays as it is. The (harmless) note that the
+    QUIC settings we always pass go unused on a TCP-only host is quieted the same way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        message = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if not (message.startswith(_DEPARTURE_PREFIXES)
+                or any(marker in message for marker in _DEPARTURE_MARKERS)
+                or isinstance(error, _DEPARTURE_ERRORS)):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg = message.splitlines()[0] if message else type(error).__name__
+        record.args = None
+        record.exc_info = record.exc_text = None
+        record.stack_info = None
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_DEPARTURE_FILTER = _PeerDepartureFilter()
+
+
+def quiet_peer_departures() -> None:
+    """Install the departure filter on every py-libp2p logger (a logger's filter sees only
+    the records logged on it; py-libp2p's modules, imported by now, each have their own)."""
+    names = [name for name in list(logging.root.manager.loggerDict)
+             if name == "libp2p" or name.startswith("libp2p.")]
+    for name in names:
+        logger = logging.getLogger(name)
+        if _DEPARTURE_FILTER not in logger.filters:
+            logger.addFilter(_DEPARTURE_FILTER)
 
 
 async def _window_update_at_half(stream: Any, *, bytes_read: int = 0) -> None:
