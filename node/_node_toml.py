@@ -146,8 +146,17 @@ view_change_timeout_ticks = 40
 # seats = 8
 
 [metrics]
-# Serve Prometheus metrics at /metrics on the control API.
+# The control API always serves Prometheus metrics at /metrics, with its token. enabled =
+# false keeps the listener below off even when it is set.
 enabled = true
+
+# A listener for Prometheus: /metrics over plain HTTP on this TCP address, without the
+# control token (which changes at each start), and nothing else. "HOST:PORT", "[IPv6]:PORT"
+# or a port alone (then on 127.0.0.1). Empty, the default: no listener. Anyone who can reach
+# it reads the node's metrics: keep it on localhost unless your Prometheus is elsewhere.
+# A port already in use stops the node at start.
+# listen = "127.0.0.1:9464"
+listen = ""
 
 [accel]
 # Where incoming signatures are verified: "auto" uses a GPU or accelerator OpenCL device

@@ -63,6 +63,7 @@ CONFIG_FILE = "node.toml"
 ENV_PREFIX = "BITCRAPS_"
 CONTROL_SOCKET = "control.sock"
 DEFAULT_LISTEN_PORT = 7420  # libp2p TCP, in the default network.listen_addrs
+METRICS_DEFAULT_HOST = "127.0.0.1"  # [metrics] listen given as a port alone
 
 # Keys SIGHUP may change in a running node. Everything else (addresses, the data dir, the
 # protocol's shape, the tables) needs a restart.
@@ -265,6 +266,36 @@ class AccelSection(_Section):
 
 class MetricsSection(_Section):
     enabled: bool = True
+    # A TCP listener serving only /metrics, without the control token (for Prometheus):
+    # "HOST:PORT", "[IPv6]:PORT" or "PORT" (on 127.0.0.1). Empty, the default: none.
+    listen: str = Field(default="", max_length=300)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        if value:
+            metrics_address(value)
+        return value
+
+    @property
+    def listen_address(self) -> tuple[str, int] | None:
+        """(host, port) of the metrics listener, or None when it is off."""
+        return metrics_address(self.listen) if self.enabled and self.listen else None
+
+
+def metrics_address(value: str) -> tuple[str, int]:
+    """``[metrics] listen`` as (host, port): a port alone listens on 127.0.0.1."""
+    host, colon, port = value.rpartition(":")
+    if not colon:
+        host, port = METRICS_DEFAULT_HOST, value
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    if not port.isdigit() or not 0 <= int(port) <= 65535 or not host or any(
+            c.isspace() or c in "[]/" or (c == ":" and not bracketed) for c in host):
+        raise ValueError("give HOST:PORT, [IPv6]:PORT or PORT, e.g. "
+                         f"\"{METRICS_DEFAULT_HOST}:9464\"")
+    return host, int(port)
 
 
 class NodeConfig(_Section):

@@ -115,6 +115,7 @@ class Node(TableControl, FormedTables):
         self.lobby: Any = None  # a transports.lobby.Lobby once running
         self._verify_batch: Callable[..., list[bool]] | None = verify_batch
         self.physics: Any = None  # an accel.physics backend, chosen at start
+        self.metrics_binds: list[str] = []
         self.accel_reasons: dict[str, str] = {}
         self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
         self.tables_by_id: dict[bytes, HostedTable] = {}
@@ -624,6 +625,19 @@ class Node(TableControl, FormedTables):
         self.api_binds = await nursery.start(partial(
             serve_api, app, unix_socket=self.config.control_socket, tcp=tcp,
             shutdown=self._api_shutdown))
+        await self._start_metrics(nursery)
+
+    async def _start_metrics(self, nursery: trio.Nursery) -> None:
+        """The optional token-less metrics listener (`[metrics] listen`), before READY: a
+        port in use stops the start with one line."""
+        address = self.config.metrics.listen_address
+        if address is None:
+            return
+        from .metrics_listener import serve_metrics
+
+        self.metrics_binds = await nursery.start(partial(
+            serve_metrics, self.metrics.registry, *address, shutdown=self._api_shutdown))
+        self.log.info("metrics listener", binds=self.metrics_binds)
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -650,6 +664,7 @@ class Node(TableControl, FormedTables):
             "peers": sum(1 for p in self.transport.peers() if p.connected),
             "host_protocol": self._host_protocol_counters(),
             "api": self.api_binds,
+            "metrics": self.metrics_binds,
             "accel": self._accel_status(),
         }
 
