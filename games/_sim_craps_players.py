@@ -72,7 +72,8 @@ def choose_bet(rng: Rng, state: CrapsState, me: bytes) -> Action:
     open_line = [b for b in state.bets_of(me)
                  if b.kind in LINE_KINDS and b.number is not None and not state.odds_on(b.bet_id)]
     if open_line and rng.chance(0.3):
-        return PlaceOdds(me, rng.choice(open_line).bet_id, rng.choice((10, 20, 30)))
+        # Multiples of 30 pay true odds exactly on every point, taken or laid.
+        return PlaceOdds(me, rng.choice(open_line).bet_id, rng.choice((30, 60, 90)))
     come_out = state.come_out != rng.chance(0.05)
     kind, number = rng.choice(COME_OUT_BETS if come_out else POINT_BETS)
     amount = 1 if rng.chance(0.03) else rng.choice(AMOUNTS)

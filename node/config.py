@@ -197,7 +197,7 @@ class TableSection(_Section):
     replica_addresses: dict[str, str] = Field(default_factory=dict)
     min_bet: int = Field(default=1, ge=0, le=(1 << 64) - 1)
     max_bet: int = Field(default=1000, ge=0, le=(1 << 64) - 1)
-    seats: int = Field(default=8, ge=0, le=1024)
+    seats: int = Field(default=8, ge=1, le=1024)
     shooter_timeout_ticks: int | None = Field(default=None, ge=1, le=MAX_SHOOTER_TIMEOUT_TICKS)
 
     @field_validator("table_id")

@@ -183,6 +183,7 @@ def test_errors_inside_tables_name_the_entry_and_line() -> None:
     assert "same table_id" in _error(TABLES + "\n[[tables]]" + first_block)
     assert "replica_addresses names" in _error(TABLES.replace(
         f'{{ "{KEY_B}" =', f'{{ "{"ee" * 32}" ='))
+    assert "tables[0].seats" in _error(TABLES.replace('game = "kv"', 'game = "kv"\nseats = 0'))
 
 
 def test_a_table_id_must_be_the_one_its_terms_derive() -> None:
