@@ -68,24 +68,24 @@ def cut_batches(r: ReplicaState) -> None:
     """Cut a batch when it is full, when its oldest request waited a tick, or when idle;
     never past the window's byte budget (one batch always goes into an empty window)."""
     config = r.config
-    while r.unproposed and not r.changing and r.is_primary():
-        if r.drop_expired_pending(r.next_seq + 1) and not r.unproposed:
+    while r.waiting and not r.changing and r.is_primary():
+        if r.drop_expired_pending(r.next_seq + 1) and not r.waiting:
             return  # the primary proposes no request that expired before its seq
         inflight = r.next_seq - r.last_executed
         if inflight >= config.max_inflight_batches:
             return
         if r.next_seq + 1 > r.stable_seq + config.log_window_seqs:
             return
-        oldest_tick = next(iter(r.unproposed.values()))
-        full = len(r.unproposed) >= config.batch_max_requests
-        due = r.now_ticks - oldest_tick >= config.batch_timeout_ticks
+        oldest_tick = r.waiting.oldest_tick()
+        full = len(r.waiting) >= config.batch_max_requests
+        due = oldest_tick is not None and r.now_ticks - oldest_tick >= config.batch_timeout_ticks
         if not (full or due or inflight == 0):
             return
         keys = _batch_in_budget(r)
         if keys is None:
             return
         for key in keys:
-            del r.unproposed[key]
+            r.waiting.pop(key)
         r.next_seq += 1
         envelope = r.sign(PrePrepare(r.view, r.next_seq, tuple(r.pending[k] for k in keys)))
         r.persist(OwnMessage(envelope))
@@ -171,7 +171,7 @@ def accept_pre_prepare(r: ReplicaState, envelope: Envelope[PrePrepare]) -> None:
     slot.pre_prepare = envelope
     slot.digest = digest
     for request in pre_prepare.requests:
-        r.unproposed.pop((request.sender, request.message.timestamp), None)
+        r.waiting.served((request.sender, request.message.timestamp), r.now_ticks)
     if not r.is_primary() and slot.own_prepare is None:
         slot.own_prepare = digest
         own = r.vote(Prepare(r.view, pre_prepare.seq, digest))
@@ -338,5 +338,5 @@ def on_tick(r: ReplicaState) -> None:
     interval = r.config.reply_resend_interval_ticks
     if r.now_ticks % interval == 0 and r.reply_ticks:
         r.reply_ticks = {c: t for c, t in r.reply_ticks.items() if r.now_ticks - t < interval}
-    if r.is_primary() and not r.changing and r.unproposed:
+    if r.is_primary() and not r.changing and r.waiting:
         cut_batches(r)

@@ -38,6 +38,7 @@ from ._messages import (
     signing_bytes,
 )
 from ._ready import ByzantineDetected, Event, Executed, Send
+from ._waiting import WaitingQueue
 from ._wire_shape import snapshot_limits
 
 RequestKey = tuple[bytes, int]
@@ -142,7 +143,7 @@ class ReplicaState:
         self.reply_ticks: dict[bytes, int] = {}
 
         self.pending: dict[RequestKey, Envelope[Request]] = {}
-        self.unproposed: dict[RequestKey, int] = {}
+        self.waiting = WaitingQueue()  # pending, not in a batch of this view (`_waiting`)
         self.pending_by_client: dict[bytes, set[int]] = {}
         self.pending_horizons: list[tuple[int, bytes, int]] = []  # min-heap, stale skipped
         self.forwarded: set[RequestKey] = set()
@@ -206,14 +207,9 @@ class ReplicaState:
             self.log[seq] = slot
         return slot
 
-    def restart_request_timer(self) -> None:
-        """Time the oldest pending request from now (or stop: nothing is pending)."""
-        self.request_timer_key = next(iter(self.pending), None)
-        self.request_timer_start = None if self.request_timer_key is None else self.now_ticks
-
     def add_pending(self, key: RequestKey, envelope: Envelope[Request]) -> None:
         self.pending[key] = envelope
-        self.unproposed[key] = self.now_ticks
+        self.waiting.put(key, self.now_ticks)
         self.pending_by_client.setdefault(key[0], set()).add(key[1])
         heapq.heappush(self.pending_horizons, (envelope.message.horizon_seq, *key))
         if len(self.pending_horizons) > 2 * len(self.pending) + 64:
@@ -245,7 +241,7 @@ class ReplicaState:
     def drop_pending(self, client: bytes, stamp: int) -> None:
         """Forget one pending request."""
         self.pending.pop((client, stamp), None)
-        self.unproposed.pop((client, stamp), None)
+        self.waiting.pop((client, stamp))
         self.forwarded.discard((client, stamp))
         self.new_client_keys.pop((client, stamp), None)
         stamps = self.pending_by_client.get(client)

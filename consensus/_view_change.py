@@ -82,7 +82,6 @@ def start_view_change(r: ReplicaState, new_view: int) -> None:
     jitter = r.random.below(r.config.view_change_timeout_ticks // 4 + 1)
     r.view_change_deadline = r.now_ticks + timeout_ticks(r) + jitter
     r.backoff_exponent = min(r.backoff_exponent + 1, r.config.max_backoff_exponent)
-    r.unproposed.clear()
     r.forwarded.clear()
     r.stats.view_changes_started += 1
     r.event(ViewChangeStarted(new_view))
@@ -206,6 +205,7 @@ def install_new_view(r: ReplicaState, envelope: Envelope[NewView]) -> None:
     r.persist(LatestNewView(envelope))
     r.view_changes = {v: votes for v, votes in r.view_changes.items() if v > new_view.view}
     r.forwarded.clear()
+    _admission.requeue(r)
     _admission.restart_timer(r)
     r.stats.views_installed += 1
     r.event(ViewChanged(new_view.view, r.primary_of(new_view.view)))
@@ -215,7 +215,6 @@ def install_new_view(r: ReplicaState, envelope: Envelope[NewView]) -> None:
         # from an older view: seqs we proposed then but the NEW-VIEW does not carry would be
         # holes that never fill, and nothing after them could ever execute.
         r.next_seq = max(r.last_executed, last_seq, _min_seq(new_view))
-        r.unproposed = {key: r.now_ticks for key in r.pending}
     _catch_up_to_new_view_checkpoint(r, new_view)  # may cut batches: after the numbering
     for pre_prepare in new_view.pre_prepares:
         if r.in_window(pre_prepare.message.seq):

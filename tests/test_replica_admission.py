@@ -11,7 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from bitcraps.accel._ed25519_cpu import Ed25519Signer
-from bitcraps.consensus import Envelope, PrePrepare, Request, ViewChangeStarted
+from bitcraps.consensus import (
+    Commit,
+    Envelope,
+    Prepare,
+    PrePrepare,
+    Request,
+    ViewChange,
+    ViewChangeStarted,
+)
 from test_replica import Cluster, put, sign
 
 
@@ -198,3 +206,87 @@ def test_backups_forward_a_bounded_number_of_held_requests_known_first() -> None
     assert forwarded[0] == request, "the known client's request is forwarded first"
     cluster.tick()
     assert len(forwarded) == FORWARD_LIMIT + 51 == len(set(forwarded)), "the rest, each once"
+
+
+# --- places in the queue ------------------------------------------------------------------------
+
+
+def _known_players(cluster: Cluster, count: int, tag: int) -> list[Ed25519Signer]:
+    """`count` keys that each executed a request, so the table knows them."""
+    players = [fresh(tag + i) for i in range(count)]
+    for player in players:
+        cluster.inject(0, sign(player, Request(1, put(b"p", b"1"))))
+        cluster.run()
+    return players
+
+
+def _key(player: Ed25519Signer, timestamp: int) -> tuple[bytes, int]:
+    return (player.public_key, timestamp)
+
+
+def test_a_newer_request_takes_over_its_clients_place_in_the_queue() -> None:
+    """A client that sends again before its turn is served in its turn, with its newest
+    request. Before, the replacement went to the back: a key sending faster than it was
+    served never reached the front at the primary, while backups timed it there."""
+    cluster = Cluster(4, clients=0, batch_max_requests=1, max_inflight_batches=1,
+                      log_window_seqs=64, checkpoint_interval_seqs=16)
+    busy, a, b, c = _known_players(cluster, 4, 300)
+    start = len(cluster.nodes[0].executed)
+    primary = cluster.nodes[0].replica
+    primary.step(sign(busy, Request(2, put(b"q", b"busy"))))  # proposed at once: in flight
+    for player in (a, b, c):
+        primary.step(sign(player, Request(2, put(b"q", b"2"))))
+    primary.step(sign(a, Request(3, put(b"q", b"3"))))
+    cluster.drain(0)
+    cluster.run()
+    order = executed_keys(cluster, 0)[start:]
+    assert order == [_key(busy, 2), _key(a, 3), _key(b, 2), _key(c, 2)], order
+    cluster.assert_converged()
+
+
+def test_a_batch_serving_a_client_sends_its_newer_request_to_the_back_at_a_backup() -> None:
+    """The primary proposed a client's request; a backup already holds a newer one of that
+    client in its place. The batch takes the client's turn at the backup too: the newer
+    request goes to the back, where the primary has it, and the backup times the client the
+    primary serves next (else it would time, at its front, a client the primary serves last)."""
+    cluster = Cluster(4, clients=0)
+    a, b = _known_players(cluster, 2, 320)
+    for envelope in (sign(a, Request(2, put(b"q", b"2"))), sign(b, Request(2, put(b"q", b"2"))),
+                     sign(a, Request(3, put(b"q", b"3")))):
+        cluster.inject(1, envelope)
+    cluster.run()
+    backup = cluster.replica(1)._r
+    assert list(backup.waiting) == [_key(a, 3), _key(b, 2)], "a's newer request in a's place"
+    cluster.inject(0, sign(a, Request(2, put(b"q", b"2"))))  # the primary holds only this
+    cluster.run()
+    assert executed_keys(cluster, 1)[-1] == _key(a, 2)
+    assert list(backup.waiting) == [_key(b, 2), _key(a, 3)]
+    assert backup.request_timer_key == _key(b, 2)
+
+
+def test_after_a_view_change_a_client_holds_one_place_with_its_newest_request() -> None:
+    """A request proposed in a view that ended before it prepared waits again in the next
+    view, and a newer request the client sent meanwhile replaces it. Before, backups held
+    the old view's requests out of their queue, so the newer request joined them: the next
+    primary ordered both (a key held one more place per view change), and backups timed
+    requests no primary would propose."""
+    cluster = Cluster(4, clients=0, batch_max_requests=1)
+    (player,) = _known_players(cluster, 1, 340)
+    start = len(cluster.nodes[1].executed)
+    held = (Prepare, Commit, ViewChange)  # nothing prepares in view 0; the change waits
+    cluster.drop = lambda source, dest, envelope: type(envelope.message) in held \
+        and getattr(envelope.message, "view", 0) == 0
+    old = sign(player, Request(2, put(b"q", b"2")))
+    for i in range(4):
+        cluster.inject(i, old)
+    cluster.until(lambda: all(node.of(ViewChangeStarted) for node in cluster.nodes[1:]))
+    newer = sign(player, Request(3, put(b"q", b"3")))
+    for i in range(4):
+        cluster.inject(i, newer)
+    cluster.drop = lambda source, dest, envelope: False
+    cluster.until(lambda: cluster.replica(1).view == 1 and not pending(cluster, 1))
+    cluster.tick(3 * cluster.config.view_change_timeout_ticks)
+    assert executed_keys(cluster, 1)[start:] == [_key(player, 3)]
+    assert all(cluster.replica(i).view == 1 for i in range(4)), "no further view change"
+    assert all(not pending(cluster, i) for i in range(4))
+    cluster.assert_converged()
