@@ -116,6 +116,9 @@ def _play(players: list[_Player], rolls: int, daemons: list[Daemon], say: Say) -
     by_key = {p.daemon.node_id: p for p in players}
     refused = 0
     primary = daemons[0]
+    # Read the game from the node that made the last roll: its replica has executed it (its
+    # roll waited for that), while another node's may still lag by a roll after a seven-out.
+    source = players[0].daemon
     for number in range(rolls):
         if number == rolls // 3:
             say(f"-- kill -9 node 0 (the primary) before roll {number}; the other three "
@@ -124,7 +127,7 @@ def _play(players: list[_Player], rolls: int, daemons: list[Daemon], say: Say) -
         if number == 2 * rolls // 3:
             say(f"-- restart node 0 from its own database before roll {number} --")
             primary.start()
-        game = _game(players[0].daemon, players[0].table_id)
+        game = _game(source, players[0].table_id)
         for player in players:
             for bet in _bets_for(game, player.daemon.node_id, rng):
                 outcome = player.act(bet)
@@ -132,6 +135,7 @@ def _play(players: list[_Player], rolls: int, daemons: list[Daemon], say: Say) -
                     refused += 1
         shooter = by_key[game["shooter"]]
         rolled = shooter.api.post(f"/v1/tables/{shooter.table_id}/roll")
+        source = shooter.daemon
         die1, die2 = rolled["dice"]
         say(f"roll {rolled['roll']:>2} by {shooter.name}: {die1} + {die2} = {die1 + die2}")
         for line in describe_events(rolled["events"]):
