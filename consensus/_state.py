@@ -19,7 +19,7 @@ from ._codec import pack, unpack
 from ._config import ReplicaConfig
 from ._crypto import Signer
 from ._durable import Record
-from ._errors import RemoteProtocolError
+from ._errors import LocalProtocolError
 from ._messages import (
     OUTCOME_EXECUTED,
     Checkpoint,
@@ -311,6 +311,9 @@ class ReplicaState:
         return pack([self.app.snapshot(), self.clients.to_wire()])
 
     def restore_state(self, snapshot: bytes) -> None:
+        """Load a snapshot that is already trusted: it matched a 2f+1 checkpoint proof, or
+        this replica persisted it itself. If it cannot load, honest replicas produced state
+        we cannot read back: that is our own bug, never a peer's (`LocalProtocolError`)."""
         try:
             app_snapshot, clients = unpack(snapshot, limits=snapshot_limits(
                 self.config.max_client_records))
@@ -319,8 +322,8 @@ class ReplicaState:
                                           self.config.request_window_seqs, clients)
             self.app.restore(bytes(app_snapshot))
         except Exception as exc:  # a snapshot that matched a quorum proof yet cannot load
-            raise RemoteProtocolError(
-                f"unusable state snapshot ({type(exc).__name__})") from None
+            raise LocalProtocolError(
+                f"a trusted state snapshot does not load ({type(exc).__name__})") from None
         self.clients = table
         self.reply_ticks.clear()
 

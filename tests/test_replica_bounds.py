@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bitcraps.accel._ed25519_cpu import Ed25519Signer
 from bitcraps.consensus import (
     MAX_MESSAGE_BYTES,
@@ -19,6 +21,7 @@ from bitcraps.consensus import (
     Checkpoint,
     Envelope,
     FetchChunk,
+    LocalProtocolError,
     Reply,
     Request,
     StableCheckpoint,
@@ -232,6 +235,14 @@ def test_a_full_client_table_of_any_cap_restores_from_its_snapshot() -> None:
         snapshot = cluster.replica(0)._r.state_snapshot()
         cluster.replica(3)._r.restore_state(snapshot)
         assert cluster.replica(3)._r.state_snapshot() == snapshot, cap
+
+
+def test_a_trusted_snapshot_that_does_not_load_is_our_own_bug() -> None:
+    """A snapshot reaches `restore_state` only once it matched a 2f+1 checkpoint proof (or
+    this replica persisted it): failing to load it is a bug of ours, not a peer's fault."""
+    cluster = Cluster(4, clients=0)
+    with pytest.raises(LocalProtocolError, match="trusted state snapshot does not load"):
+        cluster.replica(3)._r.restore_state(b"\x92\xc4\x01x\x93")
 
 
 # --- cached replies and replays ----------------------------------------------------------------
