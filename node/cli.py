@@ -56,7 +56,8 @@ LEAN_COMMANDS = {
     for name in ("id", "status", "peers", "tables", "stop", "config")
 } | {"table": "bitcraps.node.cmd_table", "request": "bitcraps.node.cmd_request"} | {
     name: "bitcraps.node.cmd_play" for name in ("bet", "roll", "pass", "cashout", "receipt",
-                                                "leave", "takedown", "turn-off", "turn-on")}
+                                                "leave", "takedown", "turn-off", "turn-on")} | {
+    "daemon": "bitcraps.node.cmd_daemon"}  # its start: not the simulator's imports, nor others'
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # CliError and argparse usage errors

@@ -53,6 +53,7 @@ LOOPBACK_FRAMES = 50_000
 BENCH_TARGET_MODULES = [
     "bitcraps.node.bench_physics",
     "bitcraps.node.bench_sigverify",
+    "bitcraps.node.bench_startup",
 ]
 
 

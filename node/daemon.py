@@ -40,7 +40,12 @@ from bitcraps.games.table_terms import SHOOTER_TIMEOUT_PARAM
 
 from ._charter import HOST_PROTOCOL, Charter
 from ._control import ControlError
-from .accel_setup import AccelUnavailable, client_pool_signer, select_signature_verifier
+from .accel_setup import (
+    PhysicsProbe,
+    SwitchingVerifier,
+    client_pool_signer,
+    start_signature_verifier,
+)
 from .client_stamps import StampFile
 from .config import RELOADABLE_KEYS, NodeConfig, TableSection, diff_reload, load_config
 from .data_dir_lock import lock_data_dir
@@ -114,7 +119,9 @@ class Node(TableControl, FormedTables):
                                          enable_mdns=config.network.mdns)
         self.lobby: Any = None  # a transports.lobby.Lobby once running
         self._verify_batch: Callable[..., list[bool]] | None = verify_batch
-        self.physics: Any = None  # an accel.physics backend, chosen at start
+        self.physics: Any = None  # an accel.physics backend, once chosen (`_start_accel`)
+        self._physics_probe = PhysicsProbe(config.accel.physics)
+        self._api_up = trio.Event()  # the start's last heavy step is done
         self.metrics_binds: list[str] = []
         self.accel_reasons: dict[str, str] = {}
         self._offload = thread_offload(trio.CapacityLimiter(VERIFY_THREADS))
@@ -215,7 +222,9 @@ class Node(TableControl, FormedTables):
         records = await trio.to_thread.run_sync(storage.records)
         stamps = await trio.to_thread.run_sync(StampFile, path.with_suffix(".client-stamps"))
         ledger = await trio.to_thread.run_sync(RequestLedger.open, ledger_path(path))
-        app = make_application(section, replica_config, self.physics)
+        # A craps table waits for its physics backend (probed in the background); kv never.
+        physics = None if section.game == "kv" else await self._physics_probe.backend()
+        app = make_application(section, replica_config, physics)
         seed = int.from_bytes(os.urandom(8), "big")
         if records:
             replica = Replica.recover(replica_config, app, self.node_identity, records,
@@ -262,25 +271,55 @@ class Node(TableControl, FormedTables):
         return TableSupervisor(bind_table(self.log, table_id), count, escalate=(StorageError,))
 
     async def _start_accel(self) -> None:
-        """Choose where signatures are verified and dice physics runs; say so once.
+        """Choose where signatures are verified and dice physics runs; say so.
 
-        The verifier's worker processes are forked before any OpenCL runtime starts its
-        threads in this process."""
-        from bitcraps.accel.physics import PhysicsBackendError, select_physics_backend
-
+        The verifier's worker processes are started first, before any OpenCL runtime
+        starts its threads in this process. What "auto" asks of OpenCL (dice physics'
+        device self-test; a GPU for signatures) runs in the background, off the start's
+        critical path: a craps table waits for its physics as it opens, kv tables never,
+        and signatures are verified on the CPU until a GPU is found. A forced backend is
+        chosen before READY, so a machine without it refuses to start (`AccelUnavailable`)."""
         accel = self.config.accel
         if self._verify_batch is None:
             self._verify_batch, reason = await trio.to_thread.run_sync(
-                select_signature_verifier, accel.signatures)
+                start_signature_verifier, accel.signatures)
             self.accel_reasons["signatures"] = reason
             self.log.info("signature verification", backend=reason)
-        try:
-            self.physics, reason = await trio.to_thread.run_sync(select_physics_backend,
-                                                                 accel.physics)
-        except PhysicsBackendError as exc:
-            raise AccelUnavailable(str(exc)) from None
-        self.accel_reasons["physics"] = reason
-        self.log.info("dice physics", backend=reason)
+        if accel.physics != "auto":
+            await self._select_physics()
+        assert self._nursery is not None
+        self._nursery.start_soon(self._probe_accel)
+
+    async def _probe_accel(self) -> None:
+        """In the background, one after the other: physics (craps tables wait for it), then
+        the signature verifier's search for a GPU (the CPU verifies meanwhile). Neither
+        before the API is up, unless a craps table wants physics now: the probes' imports
+        and a device's self-test (seconds for a kernel not in the driver's cache) would
+        compete with the start for the CPU."""
+        async with trio.open_nursery() as first:
+            for event in (self._physics_probe.wanted, self._api_up.wait):
+                first.start_soon(_then_cancel, event, first.cancel_scope)
+        if not self._physics_probe.done:
+            await self._select_physics()
+        await self._api_up.wait()
+        verifier = self._verify_batch
+        if isinstance(verifier, SwitchingVerifier) and not verifier.searched:
+            try:
+                reason = await trio.to_thread.run_sync(verifier.search)
+            except Exception as exc:  # the CPU verifier is kept: always correct
+                self.log.warning("no accelerator for signatures: the search failed",
+                                 error_type=type(exc).__name__)
+                return
+            if reason is not None:
+                self.accel_reasons["signatures"] = reason
+                self.log.info("signature verification", backend=reason)
+
+    async def _select_physics(self) -> None:
+        probe = self._physics_probe
+        await probe.run()
+        self.physics = await probe.backend()
+        self.accel_reasons["physics"] = str(probe.reason)
+        self.log.info("dice physics", backend=probe.reason)
 
     def _audit_hook(self, table_id: str, app: Any) -> Callable[[Executed], None] | None:
         """A craps table's audit trail and game counters (`table_audit`), fed by what its
@@ -626,6 +665,7 @@ class Node(TableControl, FormedTables):
             serve_api, app, unix_socket=self.config.control_socket, tcp=tcp,
             shutdown=self._api_shutdown))
         await self._start_metrics(nursery)
+        self._api_up.set()
 
     async def _start_metrics(self, nursery: trio.Nursery) -> None:
         """The optional token-less metrics listener (`[metrics] listen`), before READY: a
@@ -676,6 +716,9 @@ class Node(TableControl, FormedTables):
             shown["signatures"]["statistics"] = asdict(statistics())
         if "physics" in shown and self.physics is not None:
             shown["physics"]["statistics"] = dict(self.physics.statistics())
+        elif not self._physics_probe.done:
+            shown["physics"] = {"backend": "being chosen (self-test in the background)",
+                                "tables_waiting": self._physics_probe.waiting}
         return shown
 
     def peers(self) -> list[dict[str, Any]]:
@@ -748,6 +791,11 @@ def public_key_for_multiaddr(address: str) -> bytes | None:
         return public_key_from_id(ID.from_base58(peer))
     except Exception:  # not base58, or not an Ed25519 identity multihash
         return None
+
+
+async def _then_cancel(wait: Callable[[], Any], scope: trio.CancelScope) -> None:
+    await wait()
+    scope.cancel()
 
 
 def _verify_inline(checks: Sequence[SignatureCheck]) -> list[bool]:

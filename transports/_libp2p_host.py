@@ -143,6 +143,9 @@ _DEPARTURE_MARKERS = (
     "Broken pipe", "BrokenPipe", "connection closed", "Connection closed", "EOFError",
     "StreamEOF", "StreamReset", "MuxedConnUnavailable", "MuxedStreamReset", "MuxedStreamEOF",
     "Cannot schedule task after service has stopped",  # a peer's dial racing our own stop
+    # A stream's protocol negotiation whose connection closed under it (py-libp2p keeps
+    # the I/O error's cause out of these messages):
+    "fail to write to multiselect communicator", "fail to read from multiselect communicator",
 )
 _DEPARTURE_ERRORS = (ConnectionError, EOFError, trio.BrokenResourceError,
                      trio.ClosedResourceError)
