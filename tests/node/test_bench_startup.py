@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from bitcraps.node.process_cluster import BITCRAPS
 
 
+@pytest.mark.slow
 def test_bench_startup_times_each_kind_of_node_to_ready() -> None:
     done = subprocess.run([BITCRAPS, "bench", "startup", "--runs", "1", "--json"],
                           capture_output=True, text=True, timeout=300)
