@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 import trio
 
+from bitcraps.node._control import ControlError
 from bitcraps.node.config import load_config
 from bitcraps.node.daemon import open_node
 from bitcraps.node.identity import IDENTITY_FILE, load_identity
@@ -53,6 +54,9 @@ async def test_prometheus_scrapes_the_listener_without_the_token() -> None:
                 while not node.table_game(table_id)["craps"]["dice"]["ready"]:
                     await trio.sleep(0.02)
                 await node.table_act(table_id, {"action": "join", "buy_in": 200})
+                with pytest.raises(ControlError):  # under the table's minimum: refused
+                    await node.table_act(table_id, {"action": "bet", "kind": "field",
+                                                    "amount": 1})
                 await node.table_act(table_id, {"action": "bet", "kind": "field", "amount": 5})
                 await node.table_roll(table_id)
                 await node.table_cash_out(table_id, 50)
@@ -68,6 +72,8 @@ async def test_prometheus_scrapes_the_listener_without_the_token() -> None:
             assert sample(text, "bitcraps_chips_cashed_out_total", table=table_id) == 50
             assert sample(text, "bitcraps_table_actions_total", table=table_id, action="join",
                           outcome="ok") == 1
+            assert sample(text, "bitcraps_table_actions_total", table=table_id, action="bet",
+                          outcome="refused") == 1
             assert "# TYPE bitcraps_view_changes_total counter" in text
             assert "# TYPE bitcraps_view_changes_started_total counter" in text
 

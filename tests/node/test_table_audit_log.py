@@ -20,6 +20,7 @@ from prometheus_client import generate_latest
 
 from bitcraps.accel._ed25519_cpu import verify_one
 from bitcraps.consensus import SignatureCheck
+from bitcraps.node._control import ControlError
 from bitcraps.node.config import load_config
 from bitcraps.node.daemon import Node, open_node
 from bitcraps.node.identity import IDENTITY_FILE, load_identity
@@ -110,6 +111,9 @@ async def test_one_audit_line_per_action_and_roll_and_no_error_on_a_restart(
                                         and n.table_game(table_id)["craps"]["dice"]["ready"]
                                         for n in nodes))
                 await player.table_act(table_id, {"action": "join", "buy_in": 500})
+                with pytest.raises(ControlError):  # under the table's minimum: refused
+                    await player.table_act(table_id, {"action": "bet", "kind": "pass",
+                                                      "amount": 1})
                 await player.table_act(table_id, {"action": "bet", "kind": "pass",
                                                   "amount": 10})
                 await player.table_roll(table_id)
@@ -147,13 +151,15 @@ async def test_one_audit_line_per_action_and_roll_and_no_error_on_a_restart(
         trail = [e for e in logged if e.get("node_id") == me
                  and e["event"] in ("player action", "player action refused", "dice rolled")]
         assert [(e["event"], e.get("action")) for e in trail] == [
-            ("player action", "join"), ("player action", "bet"),
+            ("player action", "join"), ("player action refused", "bet"),
+            ("player action", "bet"),
             ("player action", "roll_request"), ("dice rolled", None),
             ("player action", "roll_request"), ("dice rolled", None),
             ("player action", "bet"), ("player action", "cashout")]
         assert all(e["table_id"] == table_id and e["seq"] >= 1 for e in trail)
         assert all(e["player"] == me for e in trail if e["event"] == "player action")
-        join, bet, _, rolled = trail[:4]
+        join, refused, bet, _, rolled = trail[:5]
+        assert refused["code"] and refused["player"] == me
         assert join["bought_in"] == 500 and join["balance"] == 500 and join["seated"]
         assert bet["bet"] == "pass" and bet["amount"] == 10 and bet["bet_id"] == 1
         assert rolled["shooter"] == me and len(rolled["dice"]) == 2
