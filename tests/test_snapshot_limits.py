@@ -13,7 +13,7 @@ from bitcraps.consensus import (
     DecodeError,
     ExecutionContext,
     KeyValueApp,
-    RemoteProtocolError,
+    LocalProtocolError,
     Replica,
     ReplicaConfig,
 )
@@ -53,7 +53,7 @@ def test_a_snapshot_nested_deeper_than_its_records_is_refused_by_the_reader(
     for _ in range(depth - 2):
         nested = [nested]
     snapshot = pack([KeyValueApp().snapshot(), nested])
-    with pytest.raises(RemoteProtocolError, match=r"\(DecodeError\)"):
+    with pytest.raises(LocalProtocolError, match=r"\(DecodeError\)"):
         replica._r.restore_state(snapshot)
 
 
