@@ -3,6 +3,7 @@ checkers themselves catch what they claim to catch."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import msgpack
@@ -248,6 +249,30 @@ def test_hostile_payloads_alone_on_a_table_with_no_fault_budget() -> None:
 
 def test_all_faults_include_hostile_payloads() -> None:
     assert any(make_scenario(seed, 4, "all").hostile_client for seed in range(20))
+
+
+@pytest.mark.parametrize(("seed", "replicas"), [(2, 7), (19, 4), (20, 7)])
+def test_keys_that_send_faster_than_they_are_served_leave_the_table_live(
+        seed: int, replicas: int) -> None:
+    """Seeds that draw the slowest tunables (one request per batch, one batch in flight, a
+    21-22 tick view-change timeout), at the top of the drawn fresh-key rate. n=7 seed 2 was
+    not live: after each view change, backups held requests out of their queue, so a hostile
+    key's next ones joined them (several places at the next primary), and a key's newer
+    request went to the back while backups timed the key at the front: views changed faster
+    than batches committed, without end."""
+    scenario = dataclasses.replace(make_scenario(seed, replicas, "all"),
+                                   hostile_requests_per_tick=0.2, fresh_keys_per_tick=0.5)
+    assert scenario.hostile_client and scenario.tunables.batch_max_requests == 1
+    result = Simulation(scenario, Ed25519Signer, verify_batch).run()
+    assert result.ok, result.describe()
+    assert result.stats["fresh_key_requests"] > 0.4 * result.stats["ticks"]
+
+
+def test_all_faults_draw_the_hostile_rates() -> None:
+    scenarios = [make_scenario(seed, 4, "all") for seed in range(40)]
+    assert {s.hostile_requests_per_tick for s in scenarios} == {0.2}
+    assert all(0.2 <= s.fresh_keys_per_tick <= 0.5 for s in scenarios)
+    assert max(s.fresh_keys_per_tick for s in scenarios) > 0.45
 
 
 class _FragileKV(KeyValueApp):

@@ -19,8 +19,9 @@ from .._messages import MAX_OPERATION_BYTES, Envelope, Request, signing_bytes
 from ._rng import Rng
 
 FLOOD_PROBABILITY = 0.1
-"""Fresh-key requests per tick, without end: more than the slowest drawn tunables give new
-clients (half the batches at most), so the new clients' places fill and admission decides."""
+"""Fresh-key requests per tick, without end, unless given (scenarios draw theirs from
+`FRESH_KEYS_PER_TICK`, 0.2-0.5): more than the slowest drawn tunables give new clients (half
+the batches at most), so the new clients' places fill and admission decides."""
 
 
 @dataclass

@@ -61,10 +61,9 @@ class HostileSubmitter:
     rng: Rng
     source: OperationSource
     probability: float = 0.05
-    """Per tick. Each key holds one waiting request at a replica (`consensus/_admission.py`),
-    so more costs honest clients only a share of batches; but at 0.2 with the fresh-key flood
-    a few seeds (n=4 seed 19, n=7 seeds 2 and 20 of `--faults all`) change views faster than
-    they commit when the drawn tunables are slowest (one request per batch, one in flight)."""
+    """Per tick (scenarios pass `HOSTILE_REQUESTS_PER_TICK`). Each key holds one place in a
+    replica's queue, its newer requests taking it over (`consensus/_admission.py`), so a key
+    that sends faster than it is served costs honest clients only its turn."""
     timestamp: int = 1 << 30
     submitted: int = 0
     signed: list[Envelope[Request]] = field(default_factory=list)

@@ -136,18 +136,20 @@ class Simulation:
         if s.hostile_client:
             signer = make_signer(key_seed(s.seed, "hostile"))
             self.hostile.append((s.hostile_endpoint, HostileSubmitter(
-                signer, self.config, rng.fork("hostile/client"), source)))
+                signer, self.config, rng.fork("hostile/client"), source,
+                probability=s.hostile_requests_per_tick)))
             self.routes[signer.public_key] = [s.hostile_endpoint]
             flood_op = source if self.workload is not None else kv_flood_operation
             self.flood = FreshKeyFlood(make_signer, self.config, rng.fork("flood"), flood_op,
-                                       f"bitcraps/sim/flood/{s.seed}")
+                                       f"bitcraps/sim/flood/{s.seed}",
+                                       probability=s.fresh_keys_per_tick)
         if self.workload is not None:
             return
         for index, names in s.byzantine:
             if HOSTILE_PAYLOAD in names:
                 self.hostile.append((index, HostileSubmitter(
                     signers[index], self.config, rng.fork(f"hostile/replica/{index}"), source,
-                    timestamp=1)))
+                    probability=s.hostile_requests_per_tick, timestamp=1)))
 
     # --- the loop -----------------------------------------------------------------------
 
