@@ -313,6 +313,30 @@ def _execute_request(r: ReplicaState, seq: int, envelope: Envelope[Request]) -> 
     r.reply(client, timestamp, result, seq)
 
 
+def resend_own_votes(r: ReplicaState, recipients: tuple[bytes, ...], after: int) -> None:
+    """Send again, unchanged, the votes we already sent (and persisted) in this view for
+    every seq past `after` and our last executed one: our pre-prepare, prepare and commit.
+
+    After a whole-table cut each replica comes back holding only its own votes; nobody would
+    repeat them, and the batch in flight would wait for a view change. Re-sending persisted
+    votes contradicts nothing, and a peer treats a vote it already holds as a no-op.
+    """
+    if r.changing:
+        return
+    for seq in sorted(r.log):
+        slot = r.log[seq]
+        if seq <= max(after, r.last_executed) or slot.view != r.view:
+            continue
+        own: list[Envelope[Any] | None] = [
+            slot.pre_prepare if r.is_primary() else None,
+            slot.prepares.get(slot.own_prepare or b"", {}).get(r.me),
+            slot.commits.get(slot.own_commit or b"", {}).get(r.me),
+        ]
+        for envelope in own:
+            if envelope is not None:
+                r.send(recipients, envelope)
+
+
 def purge_executed_requests(r: ReplicaState) -> None:
     """Drop pending requests the client table shows as already executed (after a transfer)."""
     for client in list(r.pending_by_client):

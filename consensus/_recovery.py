@@ -19,7 +19,7 @@ from ._state import ReplicaState, state_digest
 
 
 def recover(r: ReplicaState, records: Iterable[Record]) -> None:
-    """Replay durable records silently: the state is rebuilt, nothing is sent again."""
+    """Replay durable records silently, then send again our own votes still in flight."""
     records = list(records)
     r.silent = True
     try:
@@ -46,6 +46,9 @@ def recover(r: ReplicaState, records: Iterable[Record]) -> None:
     # The group may have moved on while we were down and gone quiet since: nothing would
     # ever show us the gap, so ask on the first tick; replicas that are ahead answer.
     r.fetch_on_tick = True
+    # Peers lost what they heard from us before the cut: repeat our votes for the batches in
+    # flight, so they commit in this view once a quorum is back (not after a view change).
+    _normal_case.resend_own_votes(r, r.others, r.last_executed)
     if r.changing:
         own = r.view_changes.get(r.view, {}).get(r.me)
         if own is not None:

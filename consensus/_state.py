@@ -177,6 +177,7 @@ class ReplicaState:
         self.gap_since: int | None = None
         self.fetch_on_tick = False
         self.served_ticks: dict[int, tuple[int, int]] = {}
+        self.votes_resent_ticks: dict[int, int] = {}
         self.transfer: ChunkTransfer | None = None
         self.served_chunks: dict[int, tuple[int, int]] = {}
         self._manifest: tuple[int, StateManifest] | None = None

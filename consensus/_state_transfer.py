@@ -114,6 +114,7 @@ def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int)
     since = envelope.message.last_executed_seq
     if sender == r.me:
         return
+    _resend_votes_to(r, sender, since)
     if r.last_executed < since or (r.last_executed == since and r.stable_seq == 0):
         if r.new_view_env is not None and sender != r.me:
             _view_change.help_stale(r, sender)
@@ -139,6 +140,17 @@ def on_fetch_state(r: ReplicaState, envelope: Envelope[FetchState], sender: int)
     r.send((r.config.replicas[sender],), r.sign(reply))
     if new_view is None and r.new_view_env is not None:
         r.send((r.config.replicas[sender],), r.new_view_env)
+
+
+def _resend_votes_to(r: ReplicaState, sender: int, since: int) -> None:
+    """A replica asking for state may have just restarted and lost our votes for the
+    batches in flight (a whole-table cut: it was down when we repeated them): repeat them
+    to it, at most once per half fetch timeout."""
+    last = r.votes_resent_ticks.get(sender)
+    if last is not None and r.now_ticks - last < max(1, r.config.fetch_timeout_ticks // 2):
+        return
+    r.votes_resent_ticks[sender] = r.now_ticks
+    _normal_case.resend_own_votes(r, (r.config.replicas[sender],), since)
 
 
 def _bounded_suffix(r: ReplicaState, start: int) -> tuple[CommitCertificate, ...]:

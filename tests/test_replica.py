@@ -509,7 +509,10 @@ def test_view_change_carries_a_prepared_batch_into_the_new_view() -> None:
         # Prepared (and persisted as such), not committed.
         assert [r.seq for r in node.log.records() if isinstance(r, Prepared)] == [1]
     cluster.crash(0)
-    cluster.drop = lambda source, dest, envelope: False
+    # The backups' commits of view 0 stay lost (repeated to a peer asking for state, they
+    # would commit the batch in view 0): only the view change can finish it.
+    cluster.drop = lambda source, dest, envelope: (
+        type(envelope.message) is Commit and envelope.message.view == 0)
     cluster.until(lambda: len(cluster.done(0)) == 1)
     for node in cluster.live():
         assert node.replica.view == 1
@@ -594,10 +597,44 @@ def test_restarted_backup_never_contradicts_a_prepare_it_sent() -> None:
     # The (faulty) primary now shows the restarted replica another batch for the same slot.
     cluster.inject(2, sign(primary, PrePrepare(0, 1, (b,))))
     cluster.run()
-    assert not [e for e in restarted.sent if type(e.message) is Prepare]
+    assert not [e for e in restarted.sent if type(e.message) is Prepare
+                and e.message.digest == batch_digest((b,))]
     assert not [r for r in restarted.log.records() if isinstance(r, OwnMessage)
                 and type(r.envelope.message) is Prepare
                 and r.envelope.message.digest == batch_digest((b,))]
+
+
+@pytest.mark.parametrize("n", [4, 7])
+@pytest.mark.parametrize("staggered", [False, True])
+def test_whole_table_cut_finishes_the_batch_in_flight_without_a_view_change(
+        n: int, staggered: bool) -> None:
+    """Every replica persisted its prepare and commit for seq 1, none executed it, all lost
+    power. Once they are all back the batch commits in view 0 within a few ticks: each
+    repeats its persisted votes on restart, and to every peer that asks for state after."""
+    cluster = Cluster(n, clients=1)
+    cluster.drop = lambda source, dest, envelope: type(envelope.message) is Commit
+    cluster.submit(0, put(b"chips", b"100"))
+    cluster.run()
+    for node in cluster.nodes:
+        assert node.replica.last_executed_seq == 0
+        assert [r for r in node.log.records() if isinstance(r, OwnMessage)
+                and type(r.envelope.message) is Commit]
+        cluster.crash(node.replica.index)
+    cluster.drop = lambda source, dest, envelope: False
+    for i in range(n):
+        cluster.restart(i)
+        if staggered:  # the others' repeats reach only those already back
+            cluster.run()
+            cluster.tick(2)
+    cluster.until(lambda: all(node.replica.last_executed_seq == 1 for node in cluster.nodes),
+                  max_ticks=3)
+    for node in cluster.nodes:
+        assert node.replica.view == 0 and not node.replica.changing_view
+        assert not [e for e in node.sent if type(e.message) is ViewChange]
+        assert node.app.get(b"chips") == b"100"
+    assert len(cluster.done(0)) == 1
+    cluster.assert_agreement()
+    cluster.assert_converged()
 
 
 # --- exactly once ----------------------------------------------------------------------------
